@@ -1,0 +1,170 @@
+// The backend interface, and the choice of backend at run time.
+//
+// A backend owns device memory and runs kernels; it knows nothing of ops, autograd or shapes beyond
+// the params each kernel receives. Everything above it (engine/ops, autograd, optimizers) is written
+// once against this interface. Two backends implement it: `wasm` (engine/backends/wasm.ts) and
+// `webgpu` (engine/backends/webgpu.ts).
+//
+// Contract, in the words of the WebGPU issue: `run` only enqueues and never waits; the only path from
+// device to host is `read` (behind Tensor.toArray); a freed buffer may be reused by the backend only
+// once the work that last used it has been submitted.
+
+import type { KernelSpec } from './kernel.js';
+
+export type BackendName = 'wasm' | 'webgpu';
+
+/** An opaque device allocation. Backends attach their own fields. */
+export interface Buf {
+  /** Bytes requested by the caller. */
+  readonly bytes: number;
+  /** What this buffer holds, for error messages (`conv2d output [32,16,32,32]`). */
+  readonly label: string;
+}
+
+/** What `pugd info` prints: the backend, the adapter behind it, limits and features. */
+export interface BackendInfo {
+  name: BackendName;
+  /** One line for logs: `wasm (SIMD, 2 threads)`, `webgpu (nvidia / hopper)`. */
+  description: string;
+  /** Worker threads the backend computes with (wasm); 1 when single-threaded. */
+  threads?: number;
+  adapter?: {
+    vendor: string;
+    architecture: string;
+    device: string;
+    description: string;
+    isFallbackAdapter: boolean;
+  };
+  limits?: Record<string, number>;
+  features?: string[];
+}
+
+/** Counters that tests and benches read. Monotonic except `liveBytes`/`liveBuffers`. */
+export interface BackendCounters {
+  /** Kernel dispatches issued. */
+  dispatches: number;
+  /** Device→host reads (`read` calls; on WebGPU each is one mapAsync). */
+  readbacks: number;
+  /** Bytes held by live (not freed) allocations, as requested by callers. */
+  liveBytes: number;
+  liveBuffers: number;
+  /** High-water mark of liveBytes. */
+  peakBytes: number;
+  /** Submits to the device queue (WebGPU); 0 on wasm. */
+  submits: number;
+  /** Pipelines compiled (WebGPU). */
+  pipelines: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  readonly info: BackendInfo;
+  readonly counters: BackendCounters;
+  /** Allocates `bytes` (may be 0). Throws an out-of-memory error naming `label` and the size. */
+  alloc(bytes: number, label: string): Buf;
+  /** Returns a buffer to the backend. Safe to call while queued work still uses it. */
+  free(buf: Buf): void;
+  /** Copies host data into the start of `buf`. */
+  upload(buf: Buf, data: Float32Array | Int32Array | Uint8Array): void;
+  /** Enqueues one kernel. Inputs and outputs must be distinct buffers. Never waits. */
+  run(kernel: KernelSpec, params: Record<string, number>, inputs: readonly Buf[], outputs: readonly Buf[]): void;
+  /** Submits queued work (no-op where `run` executes at once). */
+  flush(): void;
+  /** The only readback: a copy of the first `bytes` of `buf` (all of it by default). */
+  read(buf: Buf, bytes?: number): Promise<ArrayBuffer>;
+  /** Resolves when all submitted work has finished. */
+  sync(): Promise<void>;
+  /** Releases the device. The backend is unusable afterwards. */
+  dispose(): void;
+}
+
+type Factory = () => Promise<Backend>;
+const factories = new Map<BackendName, Factory>();
+const instances = new Map<BackendName, Backend>();
+let current: Backend | null = null;
+
+/** Makes a backend available to `setBackend`. Backends call this from their own module. */
+export function registerBackend(name: BackendName, factory: Factory): void {
+  factories.set(name, factory);
+}
+
+/** Names of registered backends (not necessarily usable on this machine). */
+export function registeredBackends(): BackendName[] {
+  return [...factories.keys()];
+}
+
+/** Where `setBackend`'s one-line announcement goes; tests and `--json` runs may silence it. */
+let announce: (line: string) => void = (line) => console.error(line);
+export function setBackendLogger(fn: ((line: string) => void) | null): void {
+  announce = fn ?? (() => {});
+}
+
+async function instantiate(name: BackendName): Promise<Backend> {
+  const existing = instances.get(name);
+  if (existing) return existing;
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new Error(
+      `setBackend: backend '${name}' is not available in this build (registered: ${registeredBackends().join(', ') || 'none'})`,
+    );
+  }
+  const backend = await factory();
+  instances.set(name, backend);
+  return backend;
+}
+
+/**
+ * Chooses the backend new tensors are created on.
+ *
+ * `'auto'` takes WebGPU when an adapter exists and WASM otherwise, and says which it took (and why)
+ * through the backend logger (stderr by default).
+ *
+ * @example
+ *   await setBackend('wasm');
+ *   const name = await setBackend('auto'); // 'webgpu' or 'wasm'
+ */
+export async function setBackend(name: BackendName | 'auto'): Promise<BackendName> {
+  if (name === 'auto') {
+    let why = 'no WebGPU backend in this build';
+    if (factories.has('webgpu')) {
+      try {
+        current = await instantiate('webgpu');
+        announce(`pugd: backend auto → webgpu (${current.info.description})`);
+        return 'webgpu';
+      } catch (e) {
+        why = (e as Error).message;
+      }
+    }
+    current = await instantiate('wasm');
+    announce(`pugd: backend auto → wasm (${current.info.description}); WebGPU not used: ${why}`);
+    return 'wasm';
+  }
+  if (name !== 'wasm' && name !== 'webgpu') {
+    throw new Error(`setBackend: unknown backend '${String(name)}' (expected 'wasm', 'webgpu' or 'auto')`);
+  }
+  current = await instantiate(name);
+  return name;
+}
+
+/** The current backend. Throws if `setBackend` has not been awaited yet. */
+export function getBackend(): Backend {
+  if (!current) {
+    throw new Error("pugd: no backend selected; call `await setBackend('wasm' | 'webgpu' | 'auto')` first");
+  }
+  return current;
+}
+
+/** The current backend's name, or null before `setBackend`. */
+export function currentBackendName(): BackendName | null {
+  return current?.name ?? null;
+}
+
+/**
+ * Forgets a backend instance (after device loss or `dispose`), so the next `setBackend` creates a
+ * fresh one. Tensors that lived on it become unusable.
+ */
+export function dropBackend(name: BackendName): void {
+  const b = instances.get(name);
+  instances.delete(name);
+  if (current === b) current = null;
+}

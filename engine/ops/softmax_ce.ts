@@ -1,0 +1,100 @@
+// Softmax cross-entropy with integer labels and optional label smoothing (PyTorch's
+// F.cross_entropy(logits, labels, label_smoothing=ε) for 2-D logits).
+//
+// Letters: logits z [N,C], labels [N] (i32 in 0..C−1), t the smoothed target: t_j = (1−ε)·[j = label]
+// + ε/C. Per row: lse = max z + log Σ exp(z − max z), p = exp(z − lse), ℓ = −Σ_j t_j·(z_j − lse).
+// loss = scale·Σ_n ℓ_n with scale = 1/N (mean, the default) or 1 (sum); rows summed in order.
+// Backward: dz = scale·dloss·(p − t). A label outside 0..C−1 makes that row's loss NaN (kernels
+// cannot throw); `crossEntropy` checks labels given as host arrays before they reach the device.
+
+import { kernel } from '../kernel.js';
+import { record } from '../autograd.js';
+import { Tensor, Storage } from '../tensor.js';
+import { shapeStr } from '../shape.js';
+import { backendOf, dispatch, output, requireF32 } from './op.js';
+
+const params = [['N', 'u32'], ['C', 'u32'], ['smoothing', 'f32'], ['scale', 'f32']] as const;
+
+/** probs = softmax(logits) per row; loss[0] = scale·Σ_n ℓ_n. */
+export const softmax_ce_fwd = kernel({ name: 'softmax_ce_fwd', family: 'softmax_ce', inputs: ['logits', 'labels'], outputs: ['probs', 'loss'], params });
+/** dlogits = scale·dloss[0]·(probs − t). */
+export const softmax_ce_bwd = kernel({ name: 'softmax_ce_bwd', family: 'softmax_ce', inputs: ['probs', 'labels', 'dloss'], outputs: ['dlogits'], params });
+/** correct[0] = number of rows whose first maximal logit is at the label (as f32). */
+export const softmax_ce_correct = kernel({ name: 'softmax_ce_correct', family: 'softmax_ce', inputs: ['logits', 'labels'], outputs: ['correct'], params: [['N', 'u32'], ['C', 'u32']] });
+
+export const softmaxCeKernels = [softmax_ce_fwd, softmax_ce_bwd, softmax_ce_correct];
+
+export interface CrossEntropyAttrs {
+  /** ε in [0, 1): mass spread uniformly over the classes. Default 0. */
+  labelSmoothing?: number;
+  /** 'mean' over the batch (default) or 'sum'. */
+  reduction?: 'mean' | 'sum';
+}
+
+/** @internal Labels as an i32 tensor on `like`'s backend; host arrays are range-checked here. */
+export function labelTensor(op: string, labels: Tensor | ArrayLike<number>, N: number, C: number, like: Tensor): { t: Tensor; owned: boolean } {
+  if (labels instanceof Tensor) {
+    labels.assertLive(op);
+    if (labels.dtype !== 'i32') throw new Error(`${op}: labels must be an i32 tensor of class indices, got ${labels.describe()}`);
+    if (labels.rank !== 1 || labels.shape[0] !== N) throw new Error(`${op}: labels must be [${N}] for logits [${N},${C}], got ${shapeStr(labels.shape)}`);
+    if (labels.backend !== like.backend) throw new Error(`${op}: labels live on ${labels.backend.name} but logits on ${like.backend.name}`);
+    return { t: labels, owned: false };
+  }
+  if (labels.length !== N) throw new Error(`${op}: got ${labels.length} labels for a batch of ${N}`);
+  const data = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    const v = labels[i];
+    if (!Number.isInteger(v) || v < 0 || v >= C) throw new Error(`${op}: label ${v} at index ${i} is not a class index in 0..${C - 1}`);
+    data[i] = v;
+  }
+  const backend = like.backend;
+  const buf = backend.alloc(N * 4, `${op} labels i32 [${N}]`);
+  backend.upload(buf, data);
+  return { t: new Tensor(new Storage(backend, buf, 'i32', N), [N], 'i32'), owned: true };
+}
+
+/**
+ * Softmax cross-entropy of logits [N,C] against integer labels [N]; returns a one-element tensor.
+ *
+ * @example
+ *   const loss = nn.functional.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
+ */
+export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>, attrs: CrossEntropyAttrs = {}): Tensor {
+  const op = 'crossEntropy';
+  const backend = backendOf(op, [logits]);
+  requireF32(op, 'logits', logits);
+  if (logits.rank !== 2) throw new Error(`${op}: logits must be 2-D [N, classes], got shape ${shapeStr(logits.shape)}`);
+  const [N, C] = logits.shape;
+  if (N === 0 || C === 0) throw new Error(`${op}: logits ${shapeStr(logits.shape)} are empty`);
+  const smoothing = attrs.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`${op}: labelSmoothing must be in [0, 1), got ${smoothing}`);
+  const reduction = attrs.reduction ?? 'mean';
+  if (reduction !== 'mean' && reduction !== 'sum') throw new Error(`${op}: reduction must be 'mean' or 'sum', got '${String(reduction)}'`);
+  const scale = reduction === 'mean' ? 1 / N : 1;
+  const { t: lab, owned } = labelTensor(op, labels, N, C, logits);
+  const probs = output(`${op} probs`, [N, C], backend);
+  const loss = output(op, [1], backend);
+  const p = { N, C, smoothing, scale };
+  dispatch(softmax_ce_fwd, p, [logits, lab], [probs, loss]);
+  record(op, loss, [logits], [probs, lab], (dloss, [P, L]) => {
+    const dz = output(`${op} dlogits`, [N, C], P.backend);
+    dispatch(softmax_ce_bwd, p, [P, L, dloss], [dz]);
+    return [dz];
+  });
+  probs.dispose();
+  if (owned) lab.dispose();
+  return loss;
+}
+
+/** Number of rows of logits [N,C] whose argmax equals the label, as a one-element f32 tensor. */
+export function countCorrect(logits: Tensor, labels: Tensor | ArrayLike<number>): Tensor {
+  const op = 'countCorrect';
+  const backend = backendOf(op, [logits]);
+  if (logits.rank !== 2) throw new Error(`${op}: logits must be 2-D [N, classes], got shape ${shapeStr(logits.shape)}`);
+  const [N, C] = logits.shape;
+  const { t: lab, owned } = labelTensor(op, labels, N, C, logits);
+  const out = output(op, [1], backend);
+  dispatch(softmax_ce_correct, { N, C }, [logits, lab], [out]);
+  if (owned) lab.dispose();
+  return out;
+}
