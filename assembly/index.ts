@@ -10,6 +10,7 @@ export * from './conv2d';
 export * from './batchnorm2d';
 export * from './pool2d';
 export * from './softmax_ce';
+export * from './pad';
 
 /** First byte the JS allocator may hand out (after AssemblyScript's static data). */
 export function heap_base(): usize {

@@ -6,3 +6,4 @@ export { maxPool2d, avgPool2d, globalAvgPool2d, type Pool2dAttrs } from '../ops/
 export { crossEntropy, countCorrect, type CrossEntropyAttrs } from '../ops/softmax_ce.js';
 export { relu } from '../ops/relu.js';
 export { flatten } from '../ops/reshape.js';
+export { padChannels } from '../ops/pad.js';

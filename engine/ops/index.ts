@@ -11,6 +11,7 @@ import { conv2dKernels } from './conv2d.js';
 import { batchnorm2dKernels } from './batchnorm2d.js';
 import { pool2dKernels } from './pool2d.js';
 import { softmaxCeKernels } from './softmax_ce.js';
+import { padKernels } from './pad.js';
 
 export { add, sub, mul, neg, square, full, clone, copyInto } from './elementwise.js';
 export { sum, mean, sumSquares, sumTo } from './reduce.js';
@@ -21,6 +22,7 @@ export { conv2d, conv2dGeometry, type Conv2dAttrs } from './conv2d.js';
 export { batchNorm2d, type BatchNorm2dAttrs } from './batchnorm2d.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, pool2dGeometry, type Pool2dAttrs } from './pool2d.js';
 export { crossEntropy, countCorrect, type CrossEntropyAttrs } from './softmax_ce.js';
+export { padChannels } from './pad.js';
 
 /** Every kernel of the engine's ops, by family (= file stem in wgsl/ and assembly/). */
 export const kernels: Record<string, readonly KernelSpec[]> = {
@@ -32,4 +34,5 @@ export const kernels: Record<string, readonly KernelSpec[]> = {
   batchnorm2d: batchnorm2dKernels,
   pool2d: pool2dKernels,
   softmax_ce: softmaxCeKernels,
+  pad: padKernels,
 };
