@@ -168,3 +168,14 @@ export function dropBackend(name: BackendName): void {
   instances.delete(name);
   if (current === b) current = null;
 }
+
+/**
+ * Disposes a backend instance (releasing its device: a Node process with a live Dawn device does not
+ * exit) and forgets it; the next `setBackend(name)` creates a fresh one. No-op if it was never created.
+ */
+export function disposeBackend(name: BackendName): void {
+  const b = instances.get(name);
+  if (!b) return;
+  dropBackend(name);
+  b.dispose();
+}

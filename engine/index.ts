@@ -10,3 +10,4 @@ export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatt
 export * as nn from './nn/index.js';
 export * as models from '../models/index.js';
 import './backends/wasm.js';
+import './backends/webgpu.js';
