@@ -478,6 +478,32 @@ export class WebGpuBackend implements Backend {
     this.check();
   }
 
+  /**
+   * Creates the pipeline of every entry point (registry kernels and helper passes) with each override
+   * constant at 0 and at 1, and returns the validation errors, each naming its entry point. For the
+   * WGSL checks in tests; training creates pipelines lazily.
+   */
+  async buildAllPipelines(): Promise<string[]> {
+    const errors: string[] = [];
+    const specs = [...Object.values(kernels), ...Object.values(helperKernels)].flat();
+    for (const k of specs) {
+      const variants: Record<string, number>[] = [{}];
+      for (const c of k.constants ?? []) variants.push(...variants.map((v) => ({ ...v, [c]: 1 })));
+      for (const constants of variants) {
+        const module = this.modules.get(k.family);
+        if (!module) {
+          errors.push(`${k.name}: wgsl/${k.family}.wgsl was not compiled`);
+          continue;
+        }
+        this.device.pushErrorScope('validation');
+        this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: k.name, constants } });
+        const e = await this.device.popErrorScope();
+        if (e) errors.push(`${k.name} ${JSON.stringify(constants)}: ${e.message}`);
+      }
+    }
+    return errors;
+  }
+
   /** @internal For tests: destroys the device as a driver reset would, to exercise device loss. */
   simulateDeviceLoss(): void {
     this.device.destroy();
