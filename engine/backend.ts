@@ -161,10 +161,12 @@ export function currentBackendName(): BackendName | null {
 
 /**
  * Forgets a backend instance (after device loss or `dispose`), so the next `setBackend` creates a
- * fresh one. Tensors that lived on it become unusable.
+ * fresh one. Tensors that lived on it become unusable. With `only`, drops it only if it is that instance.
  */
-export function dropBackend(name: BackendName): void {
+export function dropBackend(name: BackendName, only?: Backend): void {
   const b = instances.get(name);
+  // `only`: a backend instance forgetting itself must not drop another one registered under its name.
+  if (only && b !== only) return;
   instances.delete(name);
   if (current === b) current = null;
 }

@@ -172,7 +172,7 @@ export class WebGpuBackend implements Backend {
       this.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
       if (!this.disposed) {
         dbg(1, `device lost (${this.lost})`);
-        dropBackend('webgpu');
+        dropBackend('webgpu', this);
       }
       throw this.lostError();
     });
@@ -523,7 +523,7 @@ export class WebGpuBackend implements Backend {
     this.device.destroy();
     // dawn.node keeps the process alive while its GPU object is reachable.
     this.gpu = null;
-    dropBackend('webgpu');
+    dropBackend('webgpu', this);
   }
 
   private lostError(): Error {
