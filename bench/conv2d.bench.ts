@@ -2,7 +2,8 @@
 // ResNet-18 (ImageNet stage 1–2), timed on the chosen backend: one JSON line per kernel and shape with
 // ms (median) and GFLOP/s (2·N·K·P·Q·C·R·S per kernel). Validates each shape once against WASM first.
 // Usage: node bench/run.mjs conv2d   (env: BENCH_BACKEND=webgpu|wasm, BENCH_BATCH=8, BENCH_REPS=5,
-// BENCH_SHAPES=cifar|imagenet|all)
+// BENCH_SHAPES=cifar|imagenet|all,
+// BENCH_KERNELS=conv2d_fwd,...)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 import { backendDesc, emit, median, timeRuns } from './common.js';
 
@@ -46,7 +47,8 @@ for (const sh of shapes) {
       { k: conv2d_bwd_x, ins: [dy, w], out: dx },
       { k: conv2d_bwd_w, ins: [x, dy], out: dw },
     ];
-    for (const { k, ins, out } of kernels) {
+    const only = process.env.BENCH_KERNELS?.split(',');
+    for (const { k, ins, out } of kernels.filter((e) => !only || only.includes(e.k.name))) {
       const run = async () => {
         b.run(k, geo as unknown as Record<string, number>, ins.map((t) => t.storage.buf), [out.storage.buf]);
         await b.sync();

@@ -11,8 +11,11 @@ import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const wanted = process.argv.slice(2);
-const all = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort();
-const names = wanted.length ? wanted : all;
+const list = (sub) => readdirSync(join(root, 'bench', sub)).filter((f) => f.endsWith('.bench.ts')).map((f) => `${sub ? `${sub}/` : ''}${f.slice(0, -'.bench.ts'.length)}`);
+// Lab benches (bench/lab/) run only when named.
+const all = [...list(''), ...list('lab')].sort();
+const defaults = list('').sort();
+const names = wanted.length ? wanted : defaults;
 for (const n of names) if (!all.includes(n)) throw new Error(`bench: no bench/${n}.bench.ts (have: ${all.join(', ')})`);
 
 mkdirSync(join(root, 'out/bench'), { recursive: true });

@@ -242,6 +242,20 @@ export class WebGpuBackend implements Backend {
     return module;
   }
 
+  /**
+   * @internal Kernel lab (bench/lab/): replaces a family's module with `source` (same entry points and
+   * params contract) and forgets its pipelines, so variants can be timed side by side in one process.
+   */
+  async replaceFamilySource(family: string, source: string): Promise<void> {
+    this.flush();
+    const module = await this.compileFamily(family, source);
+    this.modules.set(family, module);
+    for (const key of [...this.pipelines.keys()]) {
+      const entry = key.split('|')[0];
+      if (this.specs.get(entry)?.family === family) this.pipelines.delete(key);
+    }
+  }
+
   private pipelineFor(p: Pass): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
     const ckeys = Object.keys(p.constants).sort();
     const key = `${p.entry}|${ckeys.map((k) => `${k}=${p.constants[k]}`).join(',')}`;

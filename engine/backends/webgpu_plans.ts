@@ -98,6 +98,19 @@ function grid2(colTiles: number, rowTiles: number): [number, number, number] {
   return [Math.ceil(colTiles / z), rowTiles, z];
 }
 
+/**
+ * Output tile of one workgroup of the GEMM-like kernels, [columns, rows] of the GEMM output; must
+ * match the WGSL (invocation block × @workgroup_size). @internal: the kernel lab (bench/lab/) swaps it
+ * together with a variant's source.
+ */
+export const gemmTiles: Record<string, [number, number]> = {
+  matmul_fwd: [32, 32],
+  matmul_fwd_tiled: [64, 64],
+  conv2d_fwd: [64, 32],
+  conv2d_bwd_x: [64, 32],
+  conv2d_bwd_w: [32, 32],
+};
+
 /** Full reductions above this size go through reduce_partial first. */
 export const SERIAL_REDUCE_MAX = 4096;
 /** Per-channel reductions over more values than this use partial + finish passes. */
@@ -146,17 +159,18 @@ export function planKernel(
     case 'reduce_to':
       return [pass(k, P, io, grid1(P.nout))];
     case 'matmul_fwd': {
-      if (ctx.variant === 'tiled') return [pass(matmul_fwd_tiled, P, io, grid2(Math.ceil(P.N / 64), Math.ceil(P.M / 64)))];
-      return [pass(k, P, io, grid2(Math.ceil(P.N / 32), Math.ceil(P.M / 32)))];
+      const spec = ctx.variant === 'tiled' ? matmul_fwd_tiled : k;
+      const [tc, tr] = gemmTiles[spec.name];
+      return [pass(spec, P, io, grid2(Math.ceil(P.N / tc), Math.ceil(P.M / tr)))];
     }
     case 'conv2d_fwd':
-      return [pass(k, P, io, grid2(Math.ceil((P.N * P.P * P.Q) / 32), Math.ceil(P.K / 32)))];
+      return [pass(k, P, io, grid2(Math.ceil((P.N * P.P * P.Q) / gemmTiles.conv2d_fwd[0]), Math.ceil(P.K / gemmTiles.conv2d_fwd[1])))];
     case 'conv2d_bwd_x':
-      return [pass(k, P, io, grid2(Math.ceil((P.N * P.H * P.W) / 32), Math.ceil(P.C / 32)))];
+      return [pass(k, P, io, grid2(Math.ceil((P.N * P.H * P.W) / gemmTiles.conv2d_bwd_x[0]), Math.ceil(P.C / gemmTiles.conv2d_bwd_x[1])))];
     case 'conv2d_bwd_w': {
       const CRS = P.C * P.R * P.S;
       const NPQ = P.N * P.P * P.Q;
-      const tiles: [number, number] = [Math.ceil(CRS / 32), Math.ceil(P.K / 32)];
+      const tiles: [number, number] = [Math.ceil(CRS / gemmTiles.conv2d_bwd_w[0]), Math.ceil(P.K / gemmTiles.conv2d_bwd_w[1])];
       // Split N·P·Q so that every split has ≥ 512 terms, up to 64 splits: enough workgroups to fill a
       // GPU for the small K·C·R·S of early layers, few enough that the finish pass stays cheap.
       const splits = Math.min(64, Math.floor(NPQ / 512));
