@@ -224,10 +224,12 @@ export class WebGpuBackend implements Backend {
     const preludeLines = prelude.split('\n').length;
     const names = [...(kernels[family] ?? []), ...(helperKernels[family] ?? [])].map((k) => k.name);
     dbg(4, `module ${family}.wgsl:\n${body}`);
+    // Push and pop around the one call, synchronously: scopes are a per-device stack, and families
+    // compile concurrently.
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: `${family}.wgsl` });
-    const info = await module.getCompilationInfo();
-    const scopeErr = await this.device.popErrorScope();
+    const scope = this.device.popErrorScope();
+    const [info, scopeErr] = await Promise.all([module.getCompilationInfo(), scope]);
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length || scopeErr) {
       const lines = errors.map((m) => {
