@@ -1,8 +1,10 @@
 // Runs the benchmarks: bundles bench/<name>.bench.ts with esbuild into out/bench/ and runs each in its
 // own Node process, with the software-adapter env (SwiftShader on GPU-less Linux) set before it starts.
 // Each bench prints one JSON object per line on stdout.
-// Usage: node bench/run.mjs [name ...]   (names without .bench.ts; default: every bench)
-// `npm run bench` builds first.
+// Usage: node bench/run.mjs [--build-only] [name ...]   (names without .bench.ts; default: every bench
+// outside bench/lab/). `npm run bench` builds first. --build-only leaves self-contained bundles in
+// out/bench/<name>.mjs (only the `webgpu` package stays external), for a GPU machine without npm:
+// `node out/bench/matmul_gpu.mjs` there (see docs/WEBGPU.md).
 import { readdirSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const wanted = process.argv.slice(2);
+const buildOnly = process.argv.includes('--build-only');
+const wanted = process.argv.slice(2).filter((a) => a !== '--build-only');
 const list = (sub) => readdirSync(join(root, 'bench', sub)).filter((f) => f.endsWith('.bench.ts')).map((f) => `${sub ? `${sub}/` : ''}${f.slice(0, -'.bench.ts'.length)}`);
 // Lab benches (bench/lab/) run only when named.
 const all = [...list(''), ...list('lab')].sort();
@@ -37,6 +40,10 @@ await esbuild.build({
   logLevel: 'warning',
 });
 
+if (buildOnly) {
+  console.error(`bench: bundles in out/bench/: ${names.map((n) => `${n}.mjs`).join(', ')}`);
+  process.exit(0);
+}
 const { applySoftwareAdapterEnv } = await import(join(root, 'out/bench/_env.mjs'));
 const d = applySoftwareAdapterEnv();
 console.error(`bench: WebGPU adapter: ${d.reason}`);
