@@ -24,10 +24,12 @@
 // Determinism: each output sums its terms in a fixed order (c, r, s / r, s, k / n, p, q); split partials
 // are added in split order; no atomics. Same inputs → same bits on one adapter.
 //
-// Bindings: 0 params | fwd: 1 x, 2 w, 3 y | bwd_x: 1 dy, 2 w, 3 dx | bwd_w (and _split): 1 x, 2 dy, 3 dw
-// (split: partials).
+// GPUs get conv2d_fwd_tiled / conv2d_bwd_x_tiled instead (workgroup-memory tiles; end of this file).
+//
+// Bindings: 0 params | fwd (and _tiled): 1 x, 2 w, 3 y | bwd_x (and _tiled): 1 dy, 2 w, 3 dx |
+// bwd_w (and _split): 1 x, 2 dy, 3 dw (split: partials).
 
-// @kernels conv2d_fwd conv2d_bwd_x conv2d_bwd_w
+// @kernels conv2d_fwd conv2d_bwd_x conv2d_bwd_w conv2d_fwd_tiled conv2d_bwd_x_tiled
 struct ConvParams {
   N: u32, C: u32, H: u32, W: u32, K: u32, R: u32, S: u32,
   P: u32, Q: u32, strideH: u32, strideW: u32, padH: u32, padW: u32,
@@ -271,4 +273,137 @@ fn conv2d_bwd_w_split(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocati
   let m0 = min(NPQ, wid.z * psp.chunk);
   let m1 = min(NPQ, m0 + psp.chunk);
   store_dw(wid.z * g.K * CRS, g, k0, q0, bwd_w_block(g, k0, q0, m0, m1));
+}
+
+// ---- tiled (GPUs) ----------------------------------------------------------------------------------
+// conv2d_fwd_tiled / conv2d_bwd_x_tiled: the same implicit GEMMs through workgroup memory, as
+// matmul_fwd_tiled: @workgroup_size(16,16), a 64×64 tile of the GEMM output per workgroup, the reduction
+// stepped by 16 through vec4 tiles of the weights and of the patches (im2col addressing in the loader,
+// zero-filled outside the image, the padding and the GEMM), each invocation a 4×4 block. Every output
+// still sums its terms in one fixed order. Dispatch: x = ⌈columns/64⌉ (folded into z), y = ⌈rows/64⌉.
+
+// tW[kk·16 + g]: the weight column (reduction index t0 + kk) for GEMM rows 4g..4g+3 of the tile;
+// tP[kk·16 + g]: the patch row t0 + kk for GEMM columns (pixels) 4g..4g+3.
+var<workgroup> tW: array<vec4f, 256>;
+var<workgroup> tP: array<vec4f, 256>;
+
+fn tiled_store(row0: u32, col0: u32, rows: u32, cols: u32, colPlane: u32, acc: array<vec4f, 4>) {
+  // Output [n, row, plane] with col = n·colPlane + plane.
+  for (var i = 0u; i < 4u; i++) {
+    let r = row0 + i;
+    if (r >= rows) { break; }
+    for (var t = 0u; t < 4u; t++) {
+      let j = col0 + t;
+      if (j >= cols) { break; }
+      out[((j / colPlane) * rows + r) * colPlane + j % colPlane] = acc[i][t];
+    }
+  }
+}
+
+@compute @workgroup_size(16, 16)
+fn conv2d_fwd_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let g = p;
+  let tid = lid.y * 16u + lid.x;
+  let PQ = g.P * g.Q;
+  let NPQ = g.N * PQ;
+  let RS = g.R * g.S;
+  let CRS = g.C * RS;
+  let HW = g.H * g.W;
+  let rowT = wid.y * 64u;
+  let colT = (wid.x + wid.z * nwg.x) * 64u;
+  let lk = tid / 16u;
+  let lg = tid % 16u;
+  // The 4 pixels this invocation stages (fixed across the reduction).
+  let j = colT + lg * 4u + vec4u(0u, 1u, 2u, 3u);
+  let jok = j < vec4u(NPQ);
+  let jc = min(j, vec4u(NPQ - 1u));
+  let xb = vec4i((jc / PQ) * (g.C * HW));
+  let hs = vec4i(((jc % PQ) / g.Q) * g.strideH) - vec4i(i32(g.padH));
+  let ws = vec4i(((jc % PQ) % g.Q) * g.strideW) - vec4i(i32(g.padW));
+  // The 4 weight rows (output channels) it stages.
+  let k = rowT + lg * 4u + vec4u(0u, 1u, 2u, 3u);
+  let kok = k < vec4u(g.K);
+  let kb = min(k, vec4u(g.K - 1u)) * CRS;
+  var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  for (var t0 = 0u; t0 < CRS; t0 += 16u) {
+    let t = t0 + lk;
+    let tin = t < CRS;
+    let tc = min(t, CRS - 1u);
+    let c = tc / RS;
+    let r = i32((tc % RS) / g.S);
+    let s = i32(tc % g.S);
+    tW[tid] = select(vec4f(0.0), vec4f(in1[kb.x + tc], in1[kb.y + tc], in1[kb.z + tc], in1[kb.w + tc]), kok & vec4<bool>(tin));
+    let h = hs + vec4i(r);
+    let w = ws + vec4i(s);
+    let ok = jok & vec4<bool>(tin) & (h >= vec4i(0)) & (h < vec4i(i32(g.H))) & (w >= vec4i(0)) & (w < vec4i(i32(g.W)));
+    tP[tid] = gather4(vec4u(xb + vec4i(i32(c * HW)) + h * i32(g.W) + w), ok);
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let wv = tW[kk * 16u + lid.y];
+      let pv = tP[kk * 16u + lid.x];
+      acc[0] += wv.x * pv;
+      acc[1] += wv.y * pv;
+      acc[2] += wv.z * pv;
+      acc[3] += wv.w * pv;
+    }
+    workgroupBarrier();
+  }
+  tiled_store(rowT + lid.y * 4u, colT + lid.x * 4u, g.K, NPQ, PQ, acc);
+}
+
+@compute @workgroup_size(16, 16)
+fn conv2d_bwd_x_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let g = p;
+  let tid = lid.y * 16u + lid.x;
+  let PQ = g.P * g.Q;
+  let HW = g.H * g.W;
+  let NHW = g.N * HW;
+  let RS = g.R * g.S;
+  let CRS = g.C * RS;
+  let KRS = g.K * RS;
+  let rowT = wid.y * 64u;
+  let colT = (wid.x + wid.z * nwg.x) * 64u;
+  let lk = tid / 16u;
+  let lg = tid % 16u;
+  let j = colT + lg * 4u + vec4u(0u, 1u, 2u, 3u);
+  let jok = j < vec4u(NHW);
+  let jc = min(j, vec4u(NHW - 1u));
+  let dyb = vec4i((jc / HW) * (g.K * PQ));
+  let hp = vec4i((jc % HW) / g.W + g.padH);
+  let wp = vec4i((jc % HW) % g.W + g.padW);
+  let sh = vec4i(i32(g.strideH));
+  let sw = vec4i(i32(g.strideW));
+  let c = rowT + lg * 4u + vec4u(0u, 1u, 2u, 3u);
+  let cok = c < vec4u(g.C);
+  let cb = min(c, vec4u(g.C - 1u)) * RS;
+  var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
+  for (var t0 = 0u; t0 < KRS; t0 += 16u) {
+    // Reduction index t = (k, r, s): A(c, t) = w[k, c, r, s]; B(t, pixel) = dy[n, k, p, q] when
+    // p·strideH − padH + r = h (and likewise for q), else 0.
+    let t = t0 + lk;
+    let tin = t < KRS;
+    let tc = min(t, KRS - 1u);
+    let kq = tc / RS;
+    let rs = tc % RS;
+    let wo = kq * CRS + rs;
+    tW[tid] = select(vec4f(0.0), vec4f(in1[wo + cb.x], in1[wo + cb.y], in1[wo + cb.z], in1[wo + cb.w]), cok & vec4<bool>(tin));
+    let ph = hp - vec4i(i32(rs / g.S));
+    let qw = wp - vec4i(i32(rs % g.S));
+    let pr = ph / sh;
+    let qc = qw / sw;
+    let ok = jok & vec4<bool>(tin) & (ph >= vec4i(0)) & (ph - pr * sh == vec4i(0)) & (pr < vec4i(i32(g.P)))
+      & (qw >= vec4i(0)) & (qw - qc * sw == vec4i(0)) & (qc < vec4i(i32(g.Q)));
+    tP[tid] = gather4(vec4u(dyb + vec4i(i32(kq * PQ)) + pr * i32(g.Q) + qc), ok);
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let wv = tW[kk * 16u + lid.y];
+      let pv = tP[kk * 16u + lid.x];
+      acc[0] += wv.x * pv;
+      acc[1] += wv.y * pv;
+      acc[2] += wv.z * pv;
+      acc[3] += wv.w * pv;
+    }
+    workgroupBarrier();
+  }
+  tiled_store(rowT + lid.y * 4u, colT + lid.x * 4u, g.C, NHW, HW, acc);
 }

@@ -10,7 +10,9 @@
 // Variants per adapter: `regs` (barrier-free register blocking; CPU-backed adapters such as
 // SwiftShader, where a workgroupBarrier() costs far more than the arithmetic it guards: a tiled matmul
 // with barriers ran at 0.05 GFLOP/s there, the barrier-free 4×4 vec4 kernel at 0.5–1.4) and `tiled`
-// (workgroup-memory tiling for matmul; GPUs). Both are tested on every machine.
+// (workgroup-memory tiling for matmul, conv2d forward and input gradient; GPUs). Both are tested on
+// every machine. The weight gradient uses the split barrier-free kernel on both: its parallelism comes
+// from the split over N·P·Q.
 //
 // Not handled: kernels whose buffers exceed maxStorageBufferBindingSize (the backend refuses the
 // allocation with the size asked for).
@@ -55,6 +57,8 @@ const convGeom = [
   ['N', 'u32'], ['C', 'u32'], ['H', 'u32'], ['W', 'u32'], ['K', 'u32'], ['R', 'u32'], ['S', 'u32'],
   ['P', 'u32'], ['Q', 'u32'], ['strideH', 'u32'], ['strideW', 'u32'], ['padH', 'u32'], ['padW', 'u32'],
 ] as const;
+export const conv2d_fwd_tiled = kernel({ name: 'conv2d_fwd_tiled', family: 'conv2d', inputs: ['x', 'w'], outputs: ['y'], params: convGeom });
+export const conv2d_bwd_x_tiled = kernel({ name: 'conv2d_bwd_x_tiled', family: 'conv2d', inputs: ['dy', 'w'], outputs: ['dx'], params: convGeom });
 export const conv2d_bwd_w_split = kernel({
   name: 'conv2d_bwd_w_split', family: 'conv2d', inputs: ['x', 'dy'], outputs: ['partials'],
   params: [...convGeom, ['splits', 'u32'], ['chunk', 'u32']],
@@ -72,7 +76,7 @@ export const softmax_ce_correct_rows = kernel({ name: 'softmax_ce_correct_rows',
 export const helperKernels: Record<string, readonly KernelSpec[]> = {
   reduce: [reduce_partial, reduce_splits],
   matmul: [matmul_fwd_tiled],
-  conv2d: [conv2d_bwd_w_split],
+  conv2d: [conv2d_fwd_tiled, conv2d_bwd_x_tiled, conv2d_bwd_w_split],
   batchnorm2d: [bn_stats_partial, bn_stats_finish, bn_bwd_reduce_partial, bn_bwd_reduce_finish],
   softmax_ce: [softmax_ce_rows, softmax_ce_correct_rows],
 };
@@ -107,7 +111,9 @@ export const gemmTiles: Record<string, [number, number]> = {
   matmul_fwd: [32, 32],
   matmul_fwd_tiled: [64, 64],
   conv2d_fwd: [64, 32],
+  conv2d_fwd_tiled: [64, 64],
   conv2d_bwd_x: [64, 32],
+  conv2d_bwd_x_tiled: [64, 64],
   conv2d_bwd_w: [32, 32],
 };
 
@@ -163,10 +169,16 @@ export function planKernel(
       const [tc, tr] = gemmTiles[spec.name];
       return [pass(spec, P, io, grid2(Math.ceil(P.N / tc), Math.ceil(P.M / tr)))];
     }
-    case 'conv2d_fwd':
-      return [pass(k, P, io, grid2(Math.ceil((P.N * P.P * P.Q) / gemmTiles.conv2d_fwd[0]), Math.ceil(P.K / gemmTiles.conv2d_fwd[1])))];
-    case 'conv2d_bwd_x':
-      return [pass(k, P, io, grid2(Math.ceil((P.N * P.H * P.W) / gemmTiles.conv2d_bwd_x[0]), Math.ceil(P.C / gemmTiles.conv2d_bwd_x[1])))];
+    case 'conv2d_fwd': {
+      const spec = ctx.variant === 'tiled' ? conv2d_fwd_tiled : k;
+      const [tc, tr] = gemmTiles[spec.name];
+      return [pass(spec, P, io, grid2(Math.ceil((P.N * P.P * P.Q) / tc), Math.ceil(P.K / tr)))];
+    }
+    case 'conv2d_bwd_x': {
+      const spec = ctx.variant === 'tiled' ? conv2d_bwd_x_tiled : k;
+      const [tc, tr] = gemmTiles[spec.name];
+      return [pass(spec, P, io, grid2(Math.ceil((P.N * P.H * P.W) / tc), Math.ceil(P.C / tr)))];
+    }
     case 'conv2d_bwd_w': {
       const CRS = P.C * P.R * P.S;
       const NPQ = P.N * P.P * P.Q;

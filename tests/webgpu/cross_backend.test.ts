@@ -3,7 +3,7 @@
 // take the multi-pass paths (two-level reductions above 4096 values, split weight gradients above 1024
 // output pixels, chunked BN statistics above 1024 values per channel, per-row losses above 4 rows).
 // A final check asserts that the cases dispatched every kernel of the registry on both backends.
-// Matmul runs on both WebGPU variants (barrier-free `regs`, workgroup-memory `tiled`).
+// Matmul and conv2d also run on both WebGPU variants (barrier-free `regs`, workgroup-memory `tiled`).
 //
 // Tolerance: |webgpu − wasm| ≤ 1e-4·|wasm| + 1e-5·max|wasm| over the tensor. Both are f32 with
 // different summation orders (WASM: f32x4 lanes and f64 block totals; WebGPU: per-invocation vec4
@@ -151,20 +151,27 @@ describe.skipIf(!enabled)('webgpu agrees with wasm', () => {
     });
   });
 
-  it('matmul: the tiled (workgroup-memory) and register-blocked variants agree with wasm', async () => {
+  it('matmul and conv2d: the tiled (workgroup-memory) and register-blocked variants agree with wasm', async () => {
     await setBackend('webgpu');
     const b = getBackend() as WebGpuBackend;
     const saved = b.variant;
+    const variantCases: Case[] = [
+      ...[[65, 70, 67], [5, 128, 10], [130, 3, 129], [1, 17, 1]].map(([M, K, N]): Case => ({
+        name: `matmul [${M},${K}]·[${K},${N}]`, inputs: (g) => [inp(g, [M, K]), inp(g, [K, N])], f: ([x, y]) => x.matmul(y),
+      })),
+      conv(3, 5, 13, 11, 7, 3, 3, 1, 1),
+      conv(2, 16, 16, 15, 67, 3, 3, 2, 1),
+      conv(2, 3, 13, 13, 8, 7, 7, 2, 3),
+      conv(2, 4, 6, 7, 5, 3, 2, 1, 0),
+    ];
     try {
       for (const variant of ['tiled', 'regs'] as const) {
-        b.variant = variant;
-        for (const [M, K, N] of [[65, 70, 67], [5, 128, 10], [130, 3, 129], [1, 17, 1]]) {
-          const c: Case = { name: `matmul ${variant} [${M},${K}]·[${K},${N}]`, inputs: (g) => [inp(g, [M, K]), inp(g, [K, N])], f: ([x, y]) => x.matmul(y) };
-          const cpu = await runOn('wasm', c, M + K + N);
-          const gpu = await runOn('webgpu', c, M + K + N);
-          compare(`${c.name}: output`, gpu.y, cpu.y, cpu.shape);
-          compare(`${c.name}: dA (transB)`, gpu.grads[0]!, cpu.grads[0]!);
-          compare(`${c.name}: dB (transA)`, gpu.grads[1]!, cpu.grads[1]!);
+        for (const [i, c] of variantCases.entries()) {
+          b.variant = variant;
+          const cpu = await runOn('wasm', c, 500 + i);
+          const gpu = await runOn('webgpu', c, 500 + i);
+          compare(`${variant} ${c.name}: output`, gpu.y, cpu.y, cpu.shape);
+          cpu.grads.forEach((gc, k) => gc && compare(`${variant} ${c.name}: gradient of input ${k}`, gpu.grads[k]!, gc));
         }
       }
     } finally {
