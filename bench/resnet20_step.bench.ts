@@ -1,15 +1,16 @@
 // ResNet-20 (CIFAR, 0.27 M parameters) training step — forward, backward, plain SGD update, reading the
 // loss — on pugd's WebGPU backend and on TensorFlow.js 4.22's WebGPU backend, side by side in one run
-// on the same Dawn GPU object (tfjs sees it as navigator.gpu). One JSON line per engine and batch size:
-// images/s from the median step time. On a GPU-less machine this is SwiftShader (CPU), and the figure
-// compares kernels on that adapter, not GPU speed. tfjs's model is the same network written with
+// on the same Dawn GPU object (tfjs sees it as navigator.gpu), steps alternating between the engines.
+// One JSON line per engine and batch size (images/s from the median step time), then the ratio. On a
+// GPU-less machine this is SwiftShader (CPU), and the figure compares kernels on that adapter, not GPU
+// speed. tfjs's model is the same network written with
 // tfjs-core ops (NHWC, its native layout): 3×3 convs without bias, batch-norm from tf.moments, option-A
 // shortcuts (1×1 stride-2 average pool + channel zero padding), global average pooling, dense, softmax CE, SGD.
 //
 // Usage: node bench/run.mjs resnet20_step   (env: BENCH_BATCH=8,32  BENCH_REPS=5  BENCH_SKIP_TFJS=1)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 import type * as TF from '@tensorflow/tfjs-core';
-import { backendDesc, emit, median, timeRuns } from './common.js';
+import { backendDesc, emit, median } from './common.js';
 
 ensureSoftwareAdapterEnv();
 
@@ -27,7 +28,7 @@ const batches = (process.env.BENCH_BATCH ?? '8').split(',').map(Number);
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const lr = 0.05;
 
-async function pugdStep(B: number): Promise<void> {
+async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: () => void; dispatches: number }> {
   pugd.setBackendLogger(null);
   await pugd.setBackend('webgpu');
   const g = new pugd.Generator(1);
@@ -53,18 +54,20 @@ async function pugdStep(B: number): Promise<void> {
   const b = pugd.getBackend();
   const d0 = b.counters.dispatches;
   await step();
-  const dispatchesPerStep = b.counters.dispatches - d0;
-  const times = await timeRuns(step, 1, reps);
-  const ms = median(times);
-  emit({ bench: 'resnet20_step', engine: 'pugd', ...backendDesc(), batch: B, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, dispatches_per_step: dispatchesPerStep, runs_ms: times.map((t) => +t.toFixed(0)) });
-  x.dispose();
-  labels.dispose();
-  model.dispose();
-  disposeBackend('webgpu');
-  return;
+  const dispatches = b.counters.dispatches - d0;
+  return {
+    step,
+    dispatches,
+    done: () => {
+      x.dispose();
+      labels.dispose();
+      model.dispose();
+      disposeBackend('webgpu');
+    },
+  };
 }
 
-async function tfjsStep(B: number): Promise<number> {
+async function tfjsSetup(B: number): Promise<{ step: () => Promise<void>; adapter: string }> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-core/dist/register_all_gradients');
   await import('@tensorflow/tfjs-backend-webgpu');
@@ -119,15 +122,40 @@ async function tfjsStep(B: number): Promise<number> {
     loss.dispose();
     if (!Number.isFinite(v)) throw new Error(`tfjs loss is ${v}`);
   };
-  const times = await timeRuns(step, 1, reps);
-  const ms = median(times);
+  await step();
   const ad = await gpu.requestAdapter();
-  emit({ bench: 'resnet20_step', engine: 'tfjs-webgpu 4.22.0', backend: 'webgpu', adapter: `${ad?.info.vendor}/${ad?.info.architecture}`, batch: B, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, runs_ms: times.map((t) => +t.toFixed(0)) });
-  return ms;
+  return { step, adapter: `${ad?.info.vendor}/${ad?.info.architecture}` };
 }
 
+const stats = (times: number[], B: number) => {
+  const ms = median(times);
+  return { ms_median: +ms.toFixed(1), ms_min: +Math.min(...times).toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps: times.length, runs_ms: times.map((t) => +t.toFixed(0)) };
+};
+
+// The machines this runs on are shared: steps of the two engines alternate, so that load changes hit
+// both alike, and the ratio of the medians is the figure to quote.
 for (const B of batches) {
-  await pugdStep(B);
-  if (process.env.BENCH_SKIP_TFJS !== '1') await tfjsStep(B);
+  const p = await pugdSetup(B);
+  const t = process.env.BENCH_SKIP_TFJS === '1' ? null : await tfjsSetup(B);
+  const pt: number[] = [];
+  const tt: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    let t0 = performance.now();
+    await p.step();
+    pt.push(performance.now() - t0);
+    if (t) {
+      t0 = performance.now();
+      await t.step();
+      tt.push(performance.now() - t0);
+    }
+  }
+  const ps = stats(pt, B);
+  emit({ bench: 'resnet20_step', engine: 'pugd', ...backendDesc(), batch: B, ...ps, dispatches_per_step: p.dispatches });
+  if (t) {
+    const ts = stats(tt, B);
+    emit({ bench: 'resnet20_step', engine: 'tfjs-webgpu 4.22.0', backend: 'webgpu', adapter: t.adapter, batch: B, ...ts });
+    emit({ bench: 'resnet20_step', engine: 'pugd vs tfjs-webgpu', batch: B, speedup_median: +(ts.ms_median / ps.ms_median).toFixed(2), speedup_min: +(ts.ms_min / ps.ms_min).toFixed(2) });
+  }
+  p.done();
 }
 process.exit(0);
