@@ -11,3 +11,4 @@ export * as nn from './nn/index.js';
 export * as models from '../models/index.js';
 import './backends/wasm.js';
 import './backends/webgpu.js';
+export { setWebGpuDebug } from './backends/webgpu.js';
