@@ -183,9 +183,10 @@ export function planKernel(
       const CRS = P.C * P.R * P.S;
       const NPQ = P.N * P.P * P.Q;
       const tiles: [number, number] = [Math.ceil(CRS / gemmTiles.conv2d_bwd_w[0]), Math.ceil(P.K / gemmTiles.conv2d_bwd_w[1])];
-      // Split N·P·Q so that every split has ≥ 512 terms, up to 64 splits: enough workgroups to fill a
-      // GPU for the small K·C·R·S of early layers, few enough that the finish pass stays cheap.
-      const splits = Math.min(64, Math.floor(NPQ / 512));
+      // Split N·P·Q so that every split has ≥ 512 terms, up to 64 splits, and only while the partials
+      // stay under 2^20 values (4 MiB): enough workgroups to fill a GPU for the small K·C·R·S of early
+      // layers; late layers (K·C·R·S in the millions) have parallelism enough unsplit.
+      const splits = Math.min(64, Math.floor(NPQ / 512), Math.floor(2 ** 20 / (P.K * CRS)));
       if (splits <= 1) return [pass(k, P, io, [tiles[0], tiles[1], 1])];
       const chunk = Math.ceil(NPQ / splits);
       const used = Math.ceil(NPQ / chunk);
