@@ -11,14 +11,14 @@
 //                  invocation: 4 input channels × 8 consecutive input pixels; taps that miss
 //                  every pixel of the block (stride > 1) are skipped
 //   conv2d_bwd_w   dw [K, C·R·S] = dy [K, N·P·Q] · patches(x)ᵀ, a GEMM whose reduction runs over N·P·Q
-//                  invocation: 4 output channels × 4 consecutive (c,r,s), summing all of N·P·Q
+//                  invocation: 4 output channels × 8 consecutive (c,r,s), summing all of N·P·Q
 //   conv2d_bwd_w_split  the same, but workgroup z = split s sums only chunk s of N·P·Q and writes
 //                  partials[s, K, C·R·S]; reduce_splits (wgsl/reduce.wgsl) then adds the splits in order.
 //                  This is the split reduction: parallelism without float atomics.
-// Dispatch: @workgroup_size(8,8) → a 64×32 (fwd, bwd_x) or 32×32 (bwd_w) tile of the GEMM output
+// Dispatch: @workgroup_size(8,8) → a 64×32 tile of the GEMM output
 // (columns × rows, gemmTiles in webgpu_plans.ts); x = column tiles (folded into z above 65535 for fwd and
-// bwd_x), y = row tiles. Blocks of 4×8 were measured 10–20% faster than 4×4 on SwiftShader; 8×8 slower
-// (register spills).
+// bwd_x), y = row tiles. Blocks of 4×8 were measured faster than 4×4 on SwiftShader (forward and input
+// gradient +10–20%, weight gradient +33–65%); 8×8 slower (register spills).
 // Bounds: rows/columns past the edge are clamped onto the last valid one while computing and never
 // stored; padding and out-of-range taps read as 0 through select(), never out of bounds.
 // Determinism: each output sums its terms in a fixed order (c, r, s / r, s, k / n, p, q); split partials
@@ -197,39 +197,51 @@ fn conv2d_bwd_x(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   }
 }
 
-/** dw block: out channels k0..k0+3 × taps q0..q0+3 (flattened c,r,s), summed over N·P·Q values [m0, m1). */
-fn bwd_w_block(g: ConvParams, k0: u32, q0: u32, m0: u32, m1: u32) -> array<vec4f, 4> {
+/** dw block: out channels k0..k0+3 × taps q0..q0+7 (flattened c,r,s), summed over N·P·Q values [m0, m1). */
+fn bwd_w_block(g: ConvParams, k0: u32, q0: u32, m0: u32, m1: u32) -> array<vec4f, 8> {
   let RS = g.R * g.S;
   let CRS = g.C * RS;
   let PQ = g.P * g.Q;
   let HW = g.H * g.W;
-  let q = min(vec4u(q0) + vec4u(0u, 1u, 2u, 3u), vec4u(CRS - 1u));
-  let cq = q / RS;
-  let roff = vec4i((q % RS) / g.S) - vec4i(i32(g.padH));
-  let soff = vec4i(q % g.S) - vec4i(i32(g.padW));
-  let xcb = vec4i(cq * HW);
+  let qa = min(vec4u(q0) + vec4u(0u, 1u, 2u, 3u), vec4u(CRS - 1u));
+  let qb = min(vec4u(q0) + vec4u(4u, 5u, 6u, 7u), vec4u(CRS - 1u));
+  let roffa = vec4i((qa % RS) / g.S) - vec4i(i32(g.padH));
+  let roffb = vec4i((qb % RS) / g.S) - vec4i(i32(g.padH));
+  let soffa = vec4i(qa % g.S) - vec4i(i32(g.padW));
+  let soffb = vec4i(qb % g.S) - vec4i(i32(g.padW));
+  let xcba = vec4i((qa / RS) * HW);
+  let xcbb = vec4i((qb / RS) * HW);
   let kk = min(vec4u(k0) + vec4u(0u, 1u, 2u, 3u), vec4u(g.K - 1u));
   let dko = kk * PQ;
   let Hi = vec4i(i32(g.H));
   let Wi = vec4i(i32(g.W));
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
+  var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
+  var b0 = vec4f(0.0); var b1 = vec4f(0.0); var b2 = vec4f(0.0); var b3 = vec4f(0.0);
   // Walk (n, p, q) from m0 without a division per step.
   var n = m0 / PQ;
   var pp = (m0 % PQ) / g.Q;
   var qq = m0 % g.Q;
   for (var m = m0; m < m1; m++) {
-    let h = vec4i(i32(pp * g.strideH)) + roff;
-    let w = vec4i(i32(qq * g.strideW)) + soff;
-    let ok = (h >= vec4i(0)) & (h < Hi) & (w >= vec4i(0)) & (w < Wi);
-    let xv = gather4(vec4u(vec4i(i32(n * g.C * HW)) + xcb + h * Wi + w), ok);
+    let hh = i32(pp * g.strideH);
+    let ww = i32(qq * g.strideW);
+    let nb = vec4i(i32(n * g.C * HW));
+    let ha = vec4i(hh) + roffa;
+    let hb = vec4i(hh) + roffb;
+    let wa = vec4i(ww) + soffa;
+    let wb = vec4i(ww) + soffb;
+    let oka = (ha >= vec4i(0)) & (ha < Hi) & (wa >= vec4i(0)) & (wa < Wi);
+    let okb = (hb >= vec4i(0)) & (hb < Hi) & (wb >= vec4i(0)) & (wb < Wi);
+    let xa = gather4(vec4u(nb + xcba + ha * Wi + wa), oka);
+    let xb = gather4(vec4u(nb + xcbb + hb * Wi + wb), okb);
     let dyb = n * g.K * PQ + pp * g.Q + qq;
-    acc0 += in1[dyb + dko.x] * xv;
-    acc1 += in1[dyb + dko.y] * xv;
-    acc2 += in1[dyb + dko.z] * xv;
-    acc3 += in1[dyb + dko.w] * xv;
+    let d0 = in1[dyb + dko.x];
+    let d1 = in1[dyb + dko.y];
+    let d2 = in1[dyb + dko.z];
+    let d3 = in1[dyb + dko.w];
+    a0 += d0 * xa; b0 += d0 * xb;
+    a1 += d1 * xa; b1 += d1 * xb;
+    a2 += d2 * xa; b2 += d2 * xb;
+    a3 += d3 * xa; b3 += d3 * xb;
     qq++;
     if (qq == g.Q) {
       qq = 0u;
@@ -237,18 +249,17 @@ fn bwd_w_block(g: ConvParams, k0: u32, q0: u32, m0: u32, m1: u32) -> array<vec4f
       if (pp == g.P) { pp = 0u; n++; }
     }
   }
-  return array<vec4f, 4>(acc0, acc1, acc2, acc3);
+  return array<vec4f, 8>(a0, a1, a2, a3, b0, b1, b2, b3);
 }
 
-fn store_dw(base: u32, g: ConvParams, k0: u32, q0: u32, acc: array<vec4f, 4>) {
+fn store_dw(base: u32, g: ConvParams, k0: u32, q0: u32, acc: array<vec4f, 8>) {
   let CRS = g.C * g.R * g.S;
   for (var i = 0u; i < 4u; i++) {
     let k = k0 + i;
     if (k >= g.K) { break; }
-    let v = acc[i];
-    for (var t = 0u; t < 4u; t++) {
+    for (var t = 0u; t < 8u; t++) {
       if (q0 + t >= CRS) { break; }
-      out[base + k * CRS + q0 + t] = v[t];
+      out[base + k * CRS + q0 + t] = acc[i + (t / 4u) * 4u][t % 4u];
     }
   }
 }
@@ -256,7 +267,7 @@ fn store_dw(base: u32, g: ConvParams, k0: u32, q0: u32, acc: array<vec4f, 4>) {
 @compute @workgroup_size(8, 8)
 fn conv2d_bwd_w(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = p;
-  let q0 = (wid.x * 8u + lid.x) * 4u;
+  let q0 = (wid.x * 8u + lid.x) * 8u;
   let k0 = (wid.y * 8u + lid.y) * 4u;
   if (q0 >= g.C * g.R * g.S || k0 >= g.K) { return; }
   store_dw(0u, g, k0, q0, bwd_w_block(g, k0, q0, 0u, g.N * g.P * g.Q));
@@ -266,7 +277,7 @@ fn conv2d_bwd_w(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
 fn conv2d_bwd_w_split(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = ConvParams(psp.N, psp.C, psp.H, psp.W, psp.K, psp.R, psp.S, psp.P, psp.Q, psp.strideH, psp.strideW, psp.padH, psp.padW);
   let CRS = g.C * g.R * g.S;
-  let q0 = (wid.x * 8u + lid.x) * 4u;
+  let q0 = (wid.x * 8u + lid.x) * 8u;
   let k0 = (wid.y * 8u + lid.y) * 4u;
   if (q0 >= CRS || k0 >= g.K) { return; }
   let NPQ = g.N * g.P * g.Q;

@@ -114,7 +114,7 @@ export const gemmTiles: Record<string, [number, number]> = {
   conv2d_fwd_tiled: [64, 64],
   conv2d_bwd_x: [64, 32],
   conv2d_bwd_x_tiled: [64, 64],
-  conv2d_bwd_w: [32, 32],
+  conv2d_bwd_w: [64, 32],
 };
 
 /** Full reductions above this size go through reduce_partial first. */
