@@ -18,10 +18,12 @@
 // Dispatch: @workgroup_size(8,8) → a 64×32 tile of the GEMM output
 // (columns × rows, gemmTiles in webgpu_plans.ts); x = column tiles (folded into z above 65535 for fwd and
 // bwd_x), y = row tiles. Blocks of 4×8 were measured faster than 4×4 on SwiftShader (forward and input
-// gradient +10–20%, weight gradient +33–65%); 8×8 slower (register spills).
+// gradient +10–20%, weight gradient +33–65%); 8×8 slower (register spills). The forward loops over the
+// taps outside the channels, so masks and offsets are computed once per tap (+30–50%).
 // Bounds: rows/columns past the edge are clamped onto the last valid one while computing and never
 // stored; padding and out-of-range taps read as 0 through select(), never out of bounds.
-// Determinism: each output sums its terms in a fixed order (c, r, s / r, s, k / n, p, q); split partials
+// Determinism: each output sums its terms in a fixed order (fwd: r, s, c; bwd_x: r, s, k; bwd_w: n, p, q;
+// the tiled kernels: their reduction index in order); split partials
 // are added in split order; no atomics. Same inputs → same bits on one adapter.
 //
 // GPUs get conv2d_fwd_tiled / conv2d_bwd_x_tiled instead (workgroup-memory tiles; end of this file).
@@ -79,24 +81,27 @@ fn conv2d_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   let Wi = i32(g.W);
   var a0 = vec4f(0.0); var a1 = vec4f(0.0); var a2 = vec4f(0.0); var a3 = vec4f(0.0);
   var b0 = vec4f(0.0); var b1 = vec4f(0.0); var b2 = vec4f(0.0); var b3 = vec4f(0.0);
-  var widx = 0u;
-  for (var c = 0u; c < g.C; c++) {
-    let cba = xba + vec4u(c * HW);
-    let cbb = xbb + vec4u(c * HW);
-    for (var r = 0u; r < g.R; r++) {
-      let ha = hsa + vec4i(i32(r));
-      let hb = hsb + vec4i(i32(r));
-      let hoka = (ha >= vec4i(0)) & (ha < vec4i(Hi));
-      let hokb = (hb >= vec4i(0)) & (hb < vec4i(Hi));
-      let rowa = vec4i(cba) + ha * Wi;
-      let rowb = vec4i(cbb) + hb * Wi;
-      for (var s = 0u; s < g.S; s++) {
-        let wa = wsa + vec4i(i32(s));
-        let wbb = wsb + vec4i(i32(s));
-        let oka = hoka & (wa >= vec4i(0)) & (wa < vec4i(Wi));
-        let okb = hokb & (wbb >= vec4i(0)) & (wbb < vec4i(Wi));
-        let xa = gather4(vec4u(rowa + wa), oka);
-        let xb = gather4(vec4u(rowb + wbb), okb);
+  let RS = g.R * g.S;
+  // Taps outermost: each pixel's validity and input offset are computed once per (r, s), and the
+  // channel loop inside only steps the offsets by H·W.
+  for (var r = 0u; r < g.R; r++) {
+    let ha = hsa + vec4i(i32(r));
+    let hb = hsb + vec4i(i32(r));
+    let hoka = (ha >= vec4i(0)) & (ha < vec4i(Hi));
+    let hokb = (hb >= vec4i(0)) & (hb < vec4i(Hi));
+    for (var s = 0u; s < g.S; s++) {
+      let wa = wsa + vec4i(i32(s));
+      let wbb = wsb + vec4i(i32(s));
+      let oka = hoka & (wa >= vec4i(0)) & (wa < vec4i(Wi));
+      let okb = hokb & (wbb >= vec4i(0)) & (wbb < vec4i(Wi));
+      var ia = select(vec4u(0u), vec4u(vec4i(xba) + ha * Wi + wa), oka);
+      var ib = select(vec4u(0u), vec4u(vec4i(xbb) + hb * Wi + wbb), okb);
+      let step_a = select(vec4u(0u), vec4u(HW), oka);
+      let step_b = select(vec4u(0u), vec4u(HW), okb);
+      var widx = r * g.S + s;
+      for (var c = 0u; c < g.C; c++) {
+        let xa = select(vec4f(0.0), vec4f(in0[ia.x], in0[ia.y], in0[ia.z], in0[ia.w]), oka);
+        let xb = select(vec4f(0.0), vec4f(in0[ib.x], in0[ib.y], in0[ib.z], in0[ib.w]), okb);
         let w0 = in1[wb.x + widx];
         let w1 = in1[wb.y + widx];
         let w2 = in1[wb.z + widx];
@@ -105,7 +110,9 @@ fn conv2d_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
         a1 += w1 * xa; b1 += w1 * xb;
         a2 += w2 * xa; b2 += w2 * xb;
         a3 += w3 * xa; b3 += w3 * xb;
-        widx++;
+        ia += step_a;
+        ib += step_b;
+        widx += RS;
       }
     }
   }
