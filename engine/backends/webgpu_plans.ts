@@ -259,7 +259,7 @@ export function planKernel(
       return [pass(k, P, io, grid1(P.N * P.C * P.HW))];
     default:
       // Elementwise kernels (ew_*, relu_*, reduce_*_bwd): one invocation per element, n in params.
-      if (typeof P.n !== 'number') throw new Error(`webgpu: no dispatch plan for kernel '${k.name}' (family ${k.family})`);
+      if (typeof P.n !== 'number') throw new Error(`webgpu: no dispatch plan for kernel '${k.name}' (family ${k.family}): add a case to planKernel in engine/backends/webgpu_plans.ts (kernels with an element count 'n' get one invocation per element by default)`);
       return [pass(k, P, io, grid1(P.n))];
   }
 }
