@@ -8,10 +8,11 @@
 
 import { expect } from 'vitest';
 import { Generator, memory, setBackend, tensor, type BackendName, type Tensor } from '../engine/index.js';
+import { env as platformEnv } from './platform.js';
 
-/** Backends the op suites run on: PUGD_TEST_BACKENDS=wasm,webgpu, default wasm. */
+/** Backends the op suites run on: PUGD_TEST_BACKENDS=wasm,webgpu, default wasm (in Node and in browsers). */
 export function testBackends(): BackendName[] {
-  const env = process.env.PUGD_TEST_BACKENDS;
+  const env = platformEnv('PUGD_TEST_BACKENDS');
   const list = (env ? env.split(',') : ['wasm']).map((s) => s.trim()).filter(Boolean);
   return list as BackendName[];
 }

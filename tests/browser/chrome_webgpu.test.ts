@@ -2,9 +2,9 @@
 // Chromium: a page served from 127.0.0.1 runs the same computation on the webgpu and wasm backends
 // (conv2d forward and backward, matmul, batch-norm, cross-entropy, 15 SGD steps of a small net) and
 // posts the numbers back; this test compares them (rtol 1e-4 + 1e-5·max, as the Node cross-backend
-// suite) and checks the adapter the page saw. Chromium comes from the devDependency
-// @sparticuz/chromium (unpacked on first use), or CHROME_PATH. No Playwright: a local HTTP server and
-// one child process. Skipped only with PUGD_SKIP_WEBGPU=1 or PUGD_SKIP_BROWSER=1, and says so.
+// suite) and checks the adapter the page saw. Chromium is found by scripts/chromium.ts (CHROME_PATH,
+// Debian's chromium, @sparticuz/chromium). No Playwright: a local HTTP server and one child process.
+// Skipped only with PUGD_SKIP_WEBGPU=1 or PUGD_SKIP_BROWSER=1, and says so.
 import { describe, it, expect } from 'vitest';
 import { createServer } from 'node:http';
 import { readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { expectClose } from '../harness.js';
+import { findChromium, CHROMIUM_ARGS } from '../../scripts/chromium.js';
 
 const skip = process.env.PUGD_SKIP_WEBGPU === '1' || process.env.PUGD_SKIP_BROWSER === '1';
 if (skip) console.log('tests/browser/chrome_webgpu.test.ts: SKIPPED (PUGD_SKIP_WEBGPU=1 or PUGD_SKIP_BROWSER=1)');
@@ -69,22 +70,11 @@ try {
 await fetch('/result', { method: 'POST', body: JSON.stringify(out) });
 `;
 
-async function chromePath(): Promise<string> {
-  if (process.env.CHROME_PATH) return process.env.CHROME_PATH;
-  try {
-    const m = (await import('@sparticuz/chromium')) as unknown as { default: { executablePath(): Promise<string> } };
-    return await m.default.executablePath();
-  } catch (e) {
-    if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium';
-    throw new Error(`no Chromium: @sparticuz/chromium could not be unpacked (${(e as Error).message}) and /usr/bin/chromium is missing; run npm install, or set CHROME_PATH`);
-  }
-}
-
 type PageResult = { info: Record<string, { name: string; description: string; adapter?: { vendor: string; architecture: string } }>; runs: Record<string, Record<string, number | number[]>>; error?: string };
 
 async function runPage(): Promise<PageResult> {
   const js = readFileSync(bundle);
-  const exe = await chromePath();
+  const exe = (await findChromium()).path;
   const profile = mkdtempSync(join(tmpdir(), 'pugd-chrome-'));
   let log = '';
   return await new Promise<PageResult>((resolve, reject) => {
@@ -123,8 +113,7 @@ async function runPage(): Promise<PageResult> {
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as { port: number }).port;
       child = spawn(exe, [
-        '--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
-        '--enable-logging=stderr', '--v=0', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+        '--headless=new', ...CHROMIUM_ARGS, '--enable-features=Vulkan', '--enable-logging=stderr', '--v=0',
         `--user-data-dir=${profile}`, `http://127.0.0.1:${port}/`,
       ], { stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr?.on('data', (d) => (log += String(d)));
