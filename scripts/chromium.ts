@@ -15,6 +15,7 @@
 // CHROME_PATH there).
 
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 /** Where the browser came from, for messages and test output. */
 export interface ChromiumLocation {
@@ -63,17 +64,31 @@ export async function findChromium(): Promise<ChromiumLocation> {
   const env = process.env.CHROME_PATH;
   if (env) {
     if (!existsSync(env)) throw new Error(`CHROME_PATH=${env}: no such file. ${HOW_TO_GET_CHROMIUM}`);
-    return { path: env, source: 'CHROME_PATH' };
+    return checked({ path: env, source: 'CHROME_PATH' });
   }
-  if (existsSync(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM, source: 'debian' };
+  if (existsSync(DEBIAN_CHROMIUM)) return checked({ path: DEBIAN_CHROMIUM, source: 'debian' });
   let why: string;
   try {
     const m = (await import('@sparticuz/chromium')) as unknown as { default: { executablePath(): Promise<string> } };
     const p = await m.default.executablePath();
-    if (p && existsSync(p)) return { path: p, source: '@sparticuz/chromium' };
+    if (p && existsSync(p)) return checked({ path: p, source: '@sparticuz/chromium' });
     why = `@sparticuz/chromium returned ${JSON.stringify(p)}, which does not exist`;
   } catch (e) {
     why = `@sparticuz/chromium could not be loaded or unpacked (${(e as Error).message})`;
   }
   throw new Error(`no Chromium found: CHROME_PATH is unset, ${DEBIAN_CHROMIUM} is missing and ${why}. ${HOW_TO_GET_CHROMIUM}`);
+}
+
+/**
+ * Runs `<path> --version`, so a binary that cannot start (typically @sparticuz/chromium's on a machine
+ * without libnss3, which Debian's chromium package brings) fails here with its own message, not later
+ * as a browser launch timeout.
+ */
+function checked(loc: ChromiumLocation): ChromiumLocation {
+  const r = spawnSync(loc.path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) {
+    const out = `${r.error?.message ?? ''} ${r.stderr ?? ''}`.trim().slice(0, 600);
+    throw new Error(`Chromium at ${loc.path} (${loc.source}) does not start: ${out || `exit ${r.status ?? r.signal}`}. ${HOW_TO_GET_CHROMIUM}`);
+  }
+  return loc;
 }
