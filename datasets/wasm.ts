@@ -1,0 +1,184 @@
+// Host side of the data module (build/data.wasm): instantiation, the error path, and one helper that
+// copies an input into the module's arena, runs a decoder and turns any failure into a DecodeError.
+//
+// One instance per thread (the main thread and each loader worker), created lazily. `decodeImage`
+// must be synchronous, so the instance is created synchronously when possible (Node, workers);
+// browsers refuse synchronous compilation of modules this size on the main thread, where
+// `await datasets.ready()` compiles it first.
+//
+// Safety: the module reports bad input through the `env.fail` import, which throws here and unwinds
+// the WASM stack. A trap (a decoder bug) becomes a DecodeError too. Every call starts by resetting the
+// arena, so a call that failed, trapped or succeeded leaves the instance ready for the next one.
+
+import { dataWasm } from '../engine/generated/assets.js';
+import { decodeBase64 } from '../engine/util/base64.js';
+
+/** Bad input: names the format, the file (when known), the reason and the byte offset (when known). */
+export class DecodeError extends Error {
+  constructor(
+    readonly format: string,
+    readonly reason: string,
+    readonly file?: string,
+    readonly offset?: number,
+  ) {
+    super(`${file ? `${file}: ` : ''}${format}: ${reason}${offset !== undefined && offset >= 0 ? ` (at byte ${offset})` : ''}`);
+    this.name = 'DecodeError';
+  }
+}
+
+/** Thrown by the `fail` import; carries the module's message. */
+class Fail {
+  constructor(readonly reason: string, readonly offset: number) {}
+}
+
+export interface DataExports {
+  memory: WebAssembly.Memory;
+  arena_reset(): void;
+  arena_alloc(n: number): number;
+  arena_used(): number;
+  set_limits(arenaBytes: number, maxPixels: number): void;
+  result(i: number): number;
+  crc32(crc: number, p: number, n: number): number;
+  inflate_raw(p: number, n: number, hint: number, limit: number): void;
+  inflate_zlib(p: number, n: number, hint: number, limit: number): void;
+  gunzip(p: number, n: number, hint: number, limit: number): void;
+  jpeg_decode(p: number, n: number): void;
+  png_decode(p: number, n: number): void;
+  tar_index(p: number, n: number): void;
+  idx_parse(p: number, n: number): void;
+  cifar_parse(p: number, n: number, labelBytes: number): void;
+  augment_one(...args: number[]): void;
+  augment_reset(): void;
+  trap_for_tests(): void;
+}
+
+/** Limits every decode runs under (the "no trust in header fields" caps). */
+export const limits = {
+  /** Bytes the module's arena may use in one call (inputs, outputs, scratch). */
+  arenaBytes: 2 * 1024 * 1024 * 1024 - 65536,
+  /** Largest image, in pixels (a header claiming more is refused before any allocation). */
+  maxPixels: 1 << 26,
+};
+
+let compiled: WebAssembly.Module | null = null;
+let current: DataInstance | null = null;
+
+/** Compiles the data module (async, allowed everywhere). Call once before decoding in a browser page. */
+export async function ready(): Promise<void> {
+  if (!compiled) compiled = await WebAssembly.compile(decodeBase64(dataWasm));
+  if (!current) current = new DataInstance(await WebAssembly.instantiate(compiled, imports()));
+}
+
+/** The compiled module (for workers, which receive it by message). */
+export function dataModule(): WebAssembly.Module {
+  if (!compiled) {
+    try {
+      compiled = new WebAssembly.Module(decodeBase64(dataWasm));
+    } catch (e) {
+      throw new Error(`datasets: could not compile the data module synchronously (${(e as Error).message}); in a browser page, call \`await datasets.ready()\` first`);
+    }
+  }
+  return compiled;
+}
+
+/** Workers: use the module the main thread sent. */
+export function useModule(m: WebAssembly.Module): void {
+  compiled = m;
+  current = null;
+}
+
+let failTarget: DataInstance | null = null;
+
+function imports(): WebAssembly.Imports {
+  return {
+    env: {
+      fail(msg: number, offset: number, a: number, b: number) {
+        throw new Fail(failTarget ? failTarget.readString(msg, a, b) : 'decoder error', offset);
+      },
+      abort() {
+        throw new Fail('decoder aborted', -1);
+      },
+    },
+  };
+}
+
+export class DataInstance {
+  readonly ex: DataExports;
+  constructor(instance: WebAssembly.Instance) {
+    this.ex = instance.exports as unknown as DataExports;
+    this.ex.set_limits(limits.arenaBytes >>> 0, limits.maxPixels >>> 0);
+  }
+
+  /** A static AssemblyScript string (UTF-16, byte length in the 4 bytes before it), placeholders filled. */
+  readString(ptr: number, a: number, b: number): string {
+    const mem = this.ex.memory.buffer;
+    const len = new Uint32Array(mem, ptr - 4, 1)[0];
+    const s = String.fromCharCode(...new Uint16Array(mem, ptr, len >>> 1));
+    return s.replaceAll('{a}', String(a)).replaceAll('{b}', String(b));
+  }
+
+  bytes(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.ex.memory.buffer, ptr, n);
+  }
+
+  /** Copies `data` into a fresh arena and runs `fn` on it; failures become DecodeErrors. */
+  run<T>(format: string, file: string | undefined, data: Uint8Array | null, fn: (ptr: number, n: number) => T): T {
+    failTarget = this;
+    try {
+      this.ex.set_limits(limits.arenaBytes >>> 0, limits.maxPixels >>> 0);
+      this.ex.arena_reset();
+      this.ex.augment_reset();
+      let ptr = 0;
+      const n = data ? data.byteLength : 0;
+      if (data) {
+        ptr = this.ex.arena_alloc(n);
+        this.bytes(ptr, n).set(data);
+      }
+      return fn(ptr, n);
+    } catch (e) {
+      throw toDecodeError(e, format, file);
+    }
+  }
+
+  /** Like run, for a caller that has already placed its inputs (keeps the arena as it is). */
+  call<T>(format: string, file: string | undefined, fn: () => T): T {
+    failTarget = this;
+    try {
+      return fn();
+    } catch (e) {
+      throw toDecodeError(e, format, file);
+    }
+  }
+}
+
+function toDecodeError(e: unknown, format: string, file: string | undefined): Error {
+  if (e instanceof Fail) return new DecodeError(format, e.reason, file, e.offset);
+  if (e instanceof WebAssembly.RuntimeError) {
+    // A trap means a decoder bug met input it did not expect; the arena is reset by the next call.
+    return new DecodeError(format, `internal decoder error (${e.message}) on this input`, file);
+  }
+  if (e instanceof RangeError && /memory/i.test(e.message)) {
+    return new DecodeError(format, `out of memory (${e.message})`, file);
+  }
+  if (e instanceof DecodeError) return e;
+  return e as Error;
+}
+
+/** This thread's instance. */
+export function data(): DataInstance {
+  if (!current) {
+    const m = dataModule();
+    try {
+      current = new DataInstance(new WebAssembly.Instance(m, imports()));
+    } catch (e) {
+      throw new Error(`datasets: could not instantiate the data module synchronously (${(e as Error).message}); in a browser page, call \`await datasets.ready()\` first`);
+    }
+  }
+  return current;
+}
+
+/** Drops this thread's instance when a large input grew its memory (WASM memory never shrinks). */
+export function releaseIfLarge(bytes = 512 * 1024 * 1024): void {
+  const nodeLike = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (current && nodeLike && current.ex.memory.buffer.byteLength > bytes) current = null;
+}
