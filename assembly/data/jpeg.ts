@@ -5,7 +5,7 @@
 // Pipeline: parse markers → entropy-decode every scan into per-component coefficient planes (i16,
 // MCU-padded) → at EOI, dequantise + IDCT (libjpeg's "islow" integer algorithm, so results match
 // libjpeg-turbo's default) into component planes → upsample chroma (libjpeg's "fancy" triangle filter
-// for 2×1 and 2×2, replication otherwise) → YCbCr→RGB in libjpeg's fixed point.
+// for 2×1, 1×2 and 2×2, replication otherwise) → YCbCr→RGB in libjpeg's fixed point.
 //
 // Robustness: every segment length is checked against the file end, table ids and sampling factors
 // against their ranges, dimensions against the host's pixel limit before anything is allocated.
@@ -634,6 +634,17 @@ function upsample(c: i32, dst: usize): void {
         const v = x & 1 ? (cur + <i32>load<u8>(row + <usize>(i + 1 < cw ? i + 1 : i)) + 2) >> 2 : (cur + <i32>load<u8>(row + <usize>(i > 0 ? i - 1 : <i32>0)) + 1) >> 2;
         store<u8>(o + x, <u8>v);
       }
+    }
+  } else if (hs == 1 && vs == 2 && exact) {
+    // libjpeg-turbo h1v2 fancy: vertical ¾/¼, rounding bias 1 for the upper row, 2 for the lower.
+    for (let y = 0; y < height; y++) {
+      const i = y >> 1;
+      const nb = y & 1 ? (i + 1 < ch ? i + 1 : i) : (i > 0 ? i - 1 : 0);
+      const r0 = src + <usize>i * pw;
+      const r1 = src + <usize>nb * pw;
+      const o = dst + <usize>y * W;
+      const bias = y & 1 ? 2 : 1;
+      for (let x = 0; x < width; x++) store<u8>(o + x, <u8>((<i32>load<u8>(r0 + x) * 3 + <i32>load<u8>(r1 + x) + bias) >> 2));
     }
   } else if (hs == 2 && vs == 2 && exact) {
     // libjpeg h2v2 fancy: triangle filter, vertical ¾/¼ into column sums, then horizontal.
