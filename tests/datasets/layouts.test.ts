@@ -79,8 +79,14 @@ describe('ImageFolder', () => {
   it('from a GNU tar (long names), a pax tar, a ustar tar and a tar.gz, the top folder entered', async () => {
     check(await datasets.imageFolder(tarOf('folder', 'gnu.tar', '--format=gnu')));
     check(await datasets.imageFolder(tarOf('folder', 'pax.tar', '--format=pax')));
-    check(await datasets.imageFolder(tarOf('folder', 'ustar.tar', '--format=ustar')));
     check(await datasets.imageFolder(readFileSync(tarOf('folder', 'f.tar.gz', '-z'))));
+    // ustar splits long paths into prefix + name (each component ≤ 100 bytes).
+    const deep = `k/${'d'.repeat(90)}/${'e'.repeat(60)}.png`;
+    put(`ufolder/${deep}`, 'gray_alpha_8.png');
+    const u = await datasets.imageFolder(tarOf('ufolder', 'ustar.tar', '--format=ustar'));
+    expect(u.length).toBe(1);
+    expect(u.sampleName(0).endsWith(deep)).toBe(true);
+    expect(Buffer.from(u.image(0).data).equals(Buffer.from(decoded('gray_alpha_8.png').data))).toBe(true);
   });
   it('explains an empty or missing root', async () => {
     await expect(datasets.imageFolder(join(tmp, 'nope'))).rejects.toThrow(/nope: not found/);
