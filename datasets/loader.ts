@@ -78,7 +78,9 @@ async function spawnWorker(): Promise<WorkerLike> {
   const nodeLike = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
   if (nodeLike) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(dataWorkerSource, { eval: true });
+    // The worker script is classic JS: do not pass on --input-type=module from a `node -e` parent.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const w = new Worker(dataWorkerSource, { eval: true, execArgv });
     w.unref();
     return {
       post: (m, t) => w.postMessage(m, t as never),

@@ -31,12 +31,15 @@ function handle(port: Port, m: { type: string; [k: string]: unknown }): void {
   }
 }
 
-declare const require: ((id: string) => { parentPort: { on(ev: string, fn: (m: never) => void): void } & Port }) | undefined;
-const g = globalThis as unknown as { onmessage?: unknown; postMessage?: Port['postMessage'] };
-if (typeof require === 'function') {
-  const { parentPort } = require('node:worker_threads');
-  parentPort.on('message', (m: never) => handle(parentPort, m));
+declare const require: ((id: string) => unknown) | undefined;
+type NodePort = { on(ev: string, fn: (m: never) => void): void } & Port;
+const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?: (id: string) => unknown } }).process;
+if (typeof proc?.versions?.node === 'string') {
+  // getBuiltinModule (Node ≥ 20.16) works whether this script is evaluated as CommonJS or as a module
+  // (a parent started with --input-type=module passes that on); require covers older Node 20.
+  const wt = (proc.getBuiltinModule?.('node:worker_threads') ?? require!('node:worker_threads')) as { parentPort: NodePort };
+  wt.parentPort.on('message', (m: never) => handle(wt.parentPort, m));
 } else {
-  const self = g as unknown as Port;
-  g.onmessage = (ev: { data: { type: string } }) => handle(self, ev.data);
+  const g = globalThis as unknown as { onmessage?: unknown } & Port;
+  g.onmessage = (ev: { data: { type: string } }) => handle(g, ev.data);
 }
