@@ -38,6 +38,9 @@ const H_VALS: usize = 1024 + 34 * 4;
 const H_SIZE: usize = H_VALS + 256;
 const huff = memory.data(<i32>(8 * <i32>H_SIZE), 16);
 let huffDefined: u32 = 0;
+// The DHT bytes (16 counts + values) each table was last built from, and their length (0 = none).
+const huffKey = memory.data(8 * 272, 16);
+const huffKeyLen = memory.data(8 * 4, 16);
 
 // Components (at most 3). Fields, i32 each.
 const C_ID = 0, C_H = 1, C_V = 2, C_TQ = 3, C_BPL = 4, C_BPC = 5, C_BW = 6, C_BH = 7, C_COEF = 8, C_PLANE = 9,
@@ -170,12 +173,23 @@ function readDHT(p: usize, segEnd: usize): void {
     const tc = <i32>load<u8>(p) >> 4;
     const th = <i32>load<u8>(p) & 15;
     if (tc > 1 || th > 3) fail("Huffman table class/id {a}/{b} out of range", pos(p), tc, th);
-    const t = huff + <usize>(tc * 4 + th) * H_SIZE;
+    const ti = tc * 4 + th;
+    const t = huff + <usize>ti * H_SIZE;
     let total = 0;
     for (let l = 1; l <= 16; l++) total += <i32>load<u8>(p + l);
     if (total > 256) fail("Huffman table has {a} codes (at most 256)", pos(p), total);
     const vals = p + 17;
     if (vals + total > segEnd) fail("DHT segment too short", pos(p));
+    // Most files of a dataset carry the same tables (the standard ones): reuse the built table when
+    // this definition is byte-identical to the one it was built from.
+    const key = huffKey + <usize>ti * 272;
+    const keyLen = load<i32>(huffKeyLen + (<usize>ti << 2));
+    if (keyLen == 16 + total && memory.compare(key, p + 1, 16 + total) == 0) {
+      huffDefined |= 1 << ti;
+      p = vals + total;
+      continue;
+    }
+    store<i32>(huffKeyLen + (<usize>ti << 2), 0);
     memory.copy(t + H_VALS, vals, total);
     memory.fill(t + H_FAST, 0, 1024);
     let code: i32 = 0;
@@ -197,7 +211,9 @@ function readDHT(p: usize, segEnd: usize): void {
       if (code > (1 << l)) fail("Huffman table is over-subscribed", pos(p));
       code <<= 1;
     }
-    huffDefined |= 1 << (tc * 4 + th);
+    huffDefined |= 1 << ti;
+    memory.copy(key, p + 1, 16 + total);
+    store<i32>(huffKeyLen + (<usize>ti << 2), 16 + total);
     p = vals + total;
   }
 }

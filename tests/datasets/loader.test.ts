@@ -163,3 +163,70 @@ describe('DataLoader', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
   });
 });
+
+describe('augmentation: resize and channel mapping', () => {
+  // Bilinear with half-pixel centres (edge-clamped), rounded to u8, as assembly/data/augment.ts
+  // documents; written here from that definition in float64.
+  function resizeRef(src: Uint8Array, h: number, w: number, c: number, oh: number, ow: number): Float64Array {
+    const out = new Float64Array(oh * ow * c);
+    for (let y = 0; y < oh; y++)
+      for (let x = 0; x < ow; x++) {
+        const fy = Math.max(0, ((y + 0.5) * h) / oh - 0.5);
+        const fx = Math.max(0, ((x + 0.5) * w) / ow - 0.5);
+        const y0 = Math.min(Math.floor(fy), h - 1);
+        const x0 = Math.min(Math.floor(fx), w - 1);
+        const y1 = Math.min(y0 + 1, h - 1);
+        const x1 = Math.min(x0 + 1, w - 1);
+        const wy = fy - y0;
+        const wx = fx - x0;
+        for (let k = 0; k < c; k++) {
+          const at = (yy: number, xx: number) => src[(yy * w + xx) * c + k];
+          const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * wx;
+          const bot = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * wx;
+          out[(y * ow + x) * c + k] = Math.min(255, Math.floor(top + (bot - top) * wy + 0.5));
+        }
+      }
+    return out;
+  }
+
+  it('resizes (down and up) like the bilinear reference, within one grey level', async () => {
+    const F = join(projectRoot, 'tests/fixtures/images');
+    const b = new EncodedBuilder();
+    b.add(readFileSync(join(F, 'baseline_444.jpg')), 0, 'a.jpg');
+    const ds = new ImageDataset(b.build(), ['a'], 'one');
+    const img = ds.image(0);
+    for (const [oh, ow] of [[16, 20], [50, 61]]) {
+      const [batch] = await collect(new datasets.DataLoader(ds, { batchSize: 1, workers: 0, size: [oh, ow] }));
+      const ref = resizeRef(img.data, img.height, img.width, 3, oh, ow);
+      let worst = 0;
+      for (let c = 0; c < 3; c++)
+        for (let p = 0; p < oh * ow; p++) worst = Math.max(worst, Math.abs(batch.x[c * oh * ow + p] * 255 - ref[p * 3 + c]));
+      // f32 vs f64 weights can flip a rounding at exactly .5: one grey level at most.
+      expect(worst, `${oh}×${ow}`).toBeLessThanOrEqual(1.0001);
+    }
+  });
+
+  it('gray → RGB replicates, RGBA → RGB drops alpha, RGB → gray is ITU-R 601 luma', async () => {
+    const F = join(projectRoot, 'tests/fixtures/images');
+    const one = (file: string) => {
+      const b = new EncodedBuilder();
+      b.add(readFileSync(join(F, file)), 0, file);
+      return new ImageDataset(b.build(), ['a'], file);
+    };
+    const gray = one('gray_8.png');
+    const [g3] = await collect(new datasets.DataLoader(gray, { batchSize: 1, workers: 0, channels: 3 }));
+    const gi = gray.image(0);
+    const hw = gi.width * gi.height;
+    for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) expect(g3.x[c * hw + p]).toBeCloseTo(gi.data[p] / 255, 6);
+    const rgba = one('rgba_8.png');
+    const [r3] = await collect(new datasets.DataLoader(rgba, { batchSize: 1, workers: 0 }));
+    const ri = rgba.image(0);
+    expect(r3.shape).toEqual([1, 3, 11, 13]);
+    for (let p = 0; p < hw; p++) for (let c = 0; c < 3; c++) expect(r3.x[c * hw + p]).toBeCloseTo(ri.data[p * 4 + c] / 255, 6);
+    const [l1] = await collect(new datasets.DataLoader(rgba, { batchSize: 1, workers: 0, channels: 1 }));
+    for (let p = 0; p < hw; p++) {
+      const d = ri.data;
+      expect(l1.x[p] * 255).toBeCloseTo((d[p * 4] * 299 + d[p * 4 + 1] * 587 + d[p * 4 + 2] * 114) / 1000, 3);
+    }
+  });
+});
