@@ -1,8 +1,9 @@
 // Fuzzing every decoder with seeded mutations of valid inputs (PUGD_FUZZ_ITERATIONS per decoder,
 // default 10,000; `npm run fuzz` runs 200,000). Each input must decode or throw a DecodeError naming
 // the format — never a trap ("internal decoder error"), another exception, a hang or an
-// out-of-memory. For PNG, half the inputs get their chunk CRCs recomputed so that mutations reach the
-// header checks, inflate and the filters instead of stopping at the CRC.
+// out-of-memory. For PNG, a third of the inputs get their chunk CRCs recomputed so that mutations
+// reach the header checks and inflate, and a separate target mutates the IHDR fields and the
+// decompressed filtered data, then rebuilds a valid container, so inputs reach the filters.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,12 +76,63 @@ function fixPngCrcs(b: Uint8Array): Uint8Array {
   return b;
 }
 
+/**
+ * Rebuilds a PNG from mutated parts: the IHDR fields (size, depth, colour type, interlace) and the
+ * *decompressed* filtered data are mutated, then recompressed with valid CRCs and Adler-32, so that
+ * inputs reach the size checks, the filters and the pixel unpacking.
+ */
+function structuralPng(g: Generator, src: Uint8Array): Uint8Array {
+  // A plain copy: a Buffer's .slice shares its (pooled) memory, and .buffer is the whole pool.
+  const b = Uint8Array.from(src);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const chunks: [string, Uint8Array][] = [];
+  let q = 8;
+  while (q + 12 <= b.length) {
+    const len = dv.getUint32(q);
+    chunks.push([String.fromCharCode(...b.subarray(q + 4, q + 8)), b.slice(q + 8, q + 8 + len)]);
+    q += 12 + len;
+  }
+  const ihdr = chunks[0][1];
+  const hd = new DataView(ihdr.buffer);
+  switch (g.int(15)) {
+    case 0: hd.setUint32(0, 1 + g.int(40)); break;
+    case 1: hd.setUint32(4, 1 + g.int(40)); break;
+    case 2: ihdr[8] = [1, 2, 4, 8, 16][g.int(5)]; break;
+    case 3: ihdr[9] = [0, 2, 3, 4, 6][g.int(5)]; break;
+    case 4: ihdr[12] ^= 1; break;
+    default: // IHDR unchanged: the size matches and the data reaches the filters
+  }
+  const idat = Buffer.concat(chunks.filter((c) => c[0] === 'IDAT').map((c) => c[1]));
+  let raw: Uint8Array = new Uint8Array(zlib.inflateSync(idat));
+  if (g.int(4) === 0) raw = mutate(g, raw);
+  else for (let k = 1 + g.int(6); k > 0; k--) raw[g.int(raw.length)] = g.int(3) ? g.nextU32() & 255 : g.int(8);
+  const out: Buffer[] = [Buffer.from(b.subarray(0, 8))];
+  const put = (type: string, d: Uint8Array) => {
+    const h = Buffer.alloc(8); // alloc (not allocUnsafe): never a pooled view
+    h.writeUInt32BE(d.length, 0);
+    h.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([h.subarray(4), d])) >>> 0);
+    out.push(h, Buffer.from(d), crc);
+  };
+  let wroteIdat = false;
+  for (const [type, d] of chunks) {
+    if (type === 'IDAT') {
+      if (!wroteIdat) put('IDAT', zlib.deflateSync(raw));
+      wroteIdat = true;
+    } else put(type, d);
+  }
+  return Buffer.concat(out);
+}
+
 interface Target {
   name: string;
   format: RegExp;
   corpus: Uint8Array[];
   run(b: Uint8Array): void;
   post?: (g: Generator, b: Uint8Array) => Uint8Array;
+  /** Replaces the generic mutation. */
+  mutate?: (g: Generator, b: Uint8Array) => Uint8Array;
 }
 
 const targets: Target[] = [];
@@ -105,7 +157,8 @@ beforeAll(() => {
   const inflateOpts = { maxBytes: 1 << 24 };
   targets.push(
     { name: 'JPEG', format: /JPEG: |image: not a JPEG or PNG/, corpus: jpegs, run: (b) => check(datasets.decodeImage(b)) },
-    { name: 'PNG', format: /PNG: |image: not a JPEG or PNG/, corpus: pngs, run: (b) => check(datasets.decodeImage(b)), post: (g, b) => (g.int(2) ? fixPngCrcs(b) : b) },
+    { name: 'PNG', format: /PNG: |image: not a JPEG or PNG/, corpus: pngs, run: (b) => check(datasets.decodeImage(b)), post: (g, b) => [(x: Uint8Array) => x, fixPngCrcs, (x: Uint8Array) => x][g.int(3)](b) },
+    { name: 'PNG (structural)', format: /PNG: /, corpus: pngs, run: (b) => check(datasets.decodeImage(b)), mutate: structuralPng },
     { name: 'deflate (raw)', format: /deflate: /, corpus: payloads.map((p, i) => zlib.deflateRawSync(p, { level: [1, 6, 9, 9][i], strategy: i === 3 ? zlib.constants.Z_FIXED : 0 })), run: (b) => void datasets.inflateRaw(b, inflateOpts) },
     { name: 'gzip', format: /gzip: /, corpus: [...payloads.map((p) => zlib.gzipSync(p)), Buffer.concat([zlib.gzipSync(text), zlib.gzipSync(rnd)])], run: (b) => void datasets.gunzip(b, inflateOpts) },
     { name: 'tar', format: /tar: |gzip: /, corpus: [tar, zlib.gzipSync(tar)], run: (b) => void datasets.readTar(b) },
@@ -125,15 +178,20 @@ function check(img: datasets.DecodedImage): void {
 }
 
 describe(`fuzzing (${ITER} mutated inputs per decoder, seed ${SEED})`, () => {
-  for (const name of ['JPEG', 'PNG', 'deflate (raw)', 'gzip', 'tar', 'IDX', 'CIFAR']) {
+  for (const name of ['JPEG', 'PNG', 'PNG (structural)', 'deflate (raw)', 'gzip', 'tar', 'IDX', 'CIFAR']) {
     it(name, () => {
       const t = targets.find((x) => x.name === name)!;
       const g = new Generator(SEED ^ name.length * 0x9e3779b1);
       const problems: string[] = [];
       let ok = 0;
       let refused = 0;
+      let slowest = 0;
+      let slowestAt = -1;
+      const t0 = performance.now();
       for (let i = 0; i < ITER; i++) {
-        let input = mutate(g, t.corpus[g.int(t.corpus.length)]);
+        const ti = performance.now();
+        const seed = t.corpus[g.int(t.corpus.length)];
+        let input = t.mutate ? t.mutate(g, seed) : mutate(g, seed);
         if (t.post) input = t.post(g, input);
         try {
           t.run(input);
@@ -144,7 +202,13 @@ describe(`fuzzing (${ITER} mutated inputs per decoder, seed ${SEED})`, () => {
             if (problems.length < 5) problems.push(`input ${i} (${input.length} bytes, first ${Buffer.from(input.subarray(0, 16)).toString('hex')}): ${(e as Error).name}: ${m}`);
           } else refused++;
         }
+        const dt = performance.now() - ti;
+        if (dt > slowest) {
+          slowest = dt;
+          slowestAt = i;
+        }
       }
+      console.log(`${name}: ${ITER} inputs in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${ok} decoded, ${refused} refused; slowest input #${slowestAt}: ${slowest.toFixed(1)} ms`);
       expect(problems, problems.join('\n')).toEqual([]);
       expect(ok + refused).toBe(ITER);
       // Both outcomes occur: mutations are neither all harmless nor all fatal.
