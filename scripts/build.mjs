@@ -25,7 +25,7 @@ const wasmTargets = [
 ];
 for (const t of wasmTargets) {
   const { error, stderr } = await asc.main(
-    [t.entry, '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '-o', t.out, ...t.flags],
+    [t.entry, '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '-o', t.out, ...t.flags, ...(process.env.PUGD_WASM_NAMES ? ['--debug'] : [])],
     { stdout: process.stdout, stderr: process.stderr },
   );
   if (error) {

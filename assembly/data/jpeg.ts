@@ -627,72 +627,59 @@ function idctBlock(blk: usize, q: usize, out: usize, stride: usize): void {
 
 // ---- output ------------------------------------------------------------------------------------
 
-/** Component c upsampled to full resolution (width × height) at `dst`. */
-function upsample(c: i32, dst: usize): void {
+// Column sums of the h2v2 filter for one output row (i32 per chroma column); sized per image.
+let colsum: usize = 0;
+
+/** Output row y of component c at full resolution (width bytes at dst). */
+function upsampleRow(c: i32, y: i32, dst: usize): void {
   const src = <usize>cget(c, C_PLANE);
   const pw = <usize>cget(c, C_PW);
   const cw = cget(c, C_W);
   const ch = cget(c, C_HGT);
-  const hs = hmax / cget(c, C_H);
-  const vs = vmax / cget(c, C_V);
-  const exact = hmax % cget(c, C_H) == 0 && vmax % cget(c, C_V) == 0;
-  const W = <usize>width;
+  const h = cget(c, C_H);
+  const v = cget(c, C_V);
+  const hs = hmax / h;
+  const vs = vmax / v;
+  const exact = hmax % h == 0 && vmax % v == 0;
   if (hs == 1 && vs == 1 && exact) {
-    for (let y = 0; y < height; y++) memory.copy(dst + <usize>y * W, src + <usize>y * pw, W);
+    memory.copy(dst, src + <usize>y * pw, <usize>width);
   } else if (hs == 2 && vs == 1 && exact) {
     // libjpeg h2v1 fancy: each output pixel is ¾ of the nearer input pixel + ¼ of the further one.
-    for (let y = 0; y < height; y++) {
-      const row = src + <usize>y * pw;
-      const o = dst + <usize>y * W;
-      for (let x = 0; x < width; x++) {
-        const i = x >> 1;
-        const cur = <i32>load<u8>(row + i) * 3;
-        const v = x & 1 ? (cur + <i32>load<u8>(row + <usize>(i + 1 < cw ? i + 1 : i)) + 2) >> 2 : (cur + <i32>load<u8>(row + <usize>(i > 0 ? i - 1 : <i32>0)) + 1) >> 2;
-        store<u8>(o + x, <u8>v);
-      }
+    const row = src + <usize>y * pw;
+    for (let j = 0; j < cw; j++) {
+      const cur = <i32>load<u8>(row + j) * 3;
+      const l = <i32>load<u8>(row + <usize>(j > 0 ? j - 1 : <i32>0));
+      const r = <i32>load<u8>(row + <usize>(j + 1 < cw ? j + 1 : j));
+      const x = j << 1;
+      store<u8>(dst + x, <u8>((cur + l + 1) >> 2));
+      if (x + 1 < width) store<u8>(dst + x + 1, <u8>((cur + r + 2) >> 2));
     }
   } else if (hs == 1 && vs == 2 && exact) {
     // libjpeg-turbo h1v2 fancy: vertical ¾/¼, rounding bias 1 for the upper row, 2 for the lower.
-    for (let y = 0; y < height; y++) {
-      const i = y >> 1;
-      const nb = y & 1 ? (i + 1 < ch ? i + 1 : i) : (i > 0 ? i - 1 : 0);
-      const r0 = src + <usize>i * pw;
-      const r1 = src + <usize>nb * pw;
-      const o = dst + <usize>y * W;
-      const bias = y & 1 ? 2 : 1;
-      for (let x = 0; x < width; x++) store<u8>(o + x, <u8>((<i32>load<u8>(r0 + x) * 3 + <i32>load<u8>(r1 + x) + bias) >> 2));
-    }
+    const i = y >> 1;
+    const nb = y & 1 ? (i + 1 < ch ? i + 1 : i) : (i > 0 ? i - 1 : 0);
+    const r0 = src + <usize>i * pw;
+    const r1 = src + <usize>nb * pw;
+    const bias = y & 1 ? 2 : 1;
+    for (let x = 0; x < width; x++) store<u8>(dst + x, <u8>((<i32>load<u8>(r0 + x) * 3 + <i32>load<u8>(r1 + x) + bias) >> 2));
   } else if (hs == 2 && vs == 2 && exact) {
-    // libjpeg h2v2 fancy: triangle filter, vertical ¾/¼ into column sums, then horizontal.
-    for (let y = 0; y < height; y++) {
-      const i = y >> 1;
-      const nb = y & 1 ? (i + 1 < ch ? i + 1 : i) : (i > 0 ? i - 1 : 0);
-      const r0 = src + <usize>i * pw;
-      const r1 = src + <usize>nb * pw;
-      const o = dst + <usize>y * W;
-      for (let x = 0; x < width; x++) {
-        const j = x >> 1;
-        const cs = <i32>load<u8>(r0 + j) * 3 + <i32>load<u8>(r1 + j);
-        let v: i32;
-        if (x & 1) {
-          const jn = j + 1 < cw ? j + 1 : j;
-          v = (cs * 3 + <i32>load<u8>(r0 + jn) * 3 + <i32>load<u8>(r1 + jn) + 7) >> 4;
-        } else {
-          const jp2 = j > 0 ? j - 1 : 0;
-          v = (cs * 3 + <i32>load<u8>(r0 + jp2) * 3 + <i32>load<u8>(r1 + jp2) + 8) >> 4;
-        }
-        store<u8>(o + x, <u8>v);
-      }
+    // libjpeg h2v2 fancy: vertical ¾/¼ into column sums, then horizontal ¾/¼ of those.
+    const i = y >> 1;
+    const nb = y & 1 ? (i + 1 < ch ? i + 1 : i) : (i > 0 ? i - 1 : 0);
+    const r0 = src + <usize>i * pw;
+    const r1 = src + <usize>nb * pw;
+    for (let j = 0; j < cw; j++) store<i32>(colsum + (<usize>j << 2), <i32>load<u8>(r0 + j) * 3 + <i32>load<u8>(r1 + j));
+    for (let j = 0; j < cw; j++) {
+      const cur = load<i32>(colsum + (<usize>j << 2)) * 3;
+      const l = load<i32>(colsum + (<usize>(j > 0 ? j - 1 : <i32>0) << 2));
+      const r = load<i32>(colsum + (<usize>(j + 1 < cw ? j + 1 : j) << 2));
+      const x = j << 1;
+      store<u8>(dst + x, <u8>((cur + l + 8) >> 4));
+      if (x + 1 < width) store<u8>(dst + x + 1, <u8>((cur + r + 7) >> 4));
     }
   } else {
-    const h = cget(c, C_H);
-    const v = cget(c, C_V);
-    for (let y = 0; y < height; y++) {
-      const sy = (y * v) / vmax;
-      const row = src + <usize>sy * pw;
-      const o = dst + <usize>y * W;
-      for (let x = 0; x < width; x++) store<u8>(o + x, load<u8>(row + (x * h) / hmax));
-    }
+    const row = src + <usize>((y * v) / vmax) * pw;
+    for (let x = 0; x < width; x++) store<u8>(dst + x, load<u8>(row + (x * h) / hmax));
   }
 }
 
@@ -708,40 +695,47 @@ function output(): void {
     cset(c, C_PLANE, <i32>plane);
     cset(c, C_PW, <i32>pw);
     const q = qt + (<usize>tq << 7);
-    // Only the blocks that hold image pixels (plus the MCU padding for subsampled edges) matter.
-    const bh = min<i32>(bpc, cget(c, C_BH) + 1);
-    const bw = min<i32>(bpl, cget(c, C_BW) + 1);
+    // Only the blocks that hold image pixels matter (the upsamplers clamp to the component size).
+    const bh = min<i32>(bpc, cget(c, C_BH));
+    const bw = min<i32>(bpl, cget(c, C_BW));
     for (let by = 0; by < bh; by++) {
       for (let bx = 0; bx < bw; bx++) idctBlock(blockPtr(c, by, bx), q, plane + <usize>by * 8 * pw + <usize>bx * 8, pw);
     }
   }
-  const npix = <usize>width * <usize>height;
-  const out = alloc(npix * <usize>ncomp);
+  const W = <usize>width;
+  const out = alloc(W * <usize>height * <usize>ncomp);
+  colsum = alloc((W / 2 + 2) << 2);
   if (ncomp == 1) {
-    upsample(0, out);
+    for (let y = 0; y < height; y++) upsampleRow(0, y, out + <usize>y * W);
   } else {
-    const y = alloc(npix);
-    const cb = alloc(npix);
-    const cr = alloc(npix);
-    upsample(0, y);
-    upsample(1, cb);
-    upsample(2, cr);
+    const ry = alloc(W * 3);
+    const rcb = ry + W;
+    const rcr = rcb + W;
     // RGB unless JFIF/YCbCr: an Adobe marker says so, or (without one) component ids 'R','G','B'.
     const rgb = adobe >= 0 ? adobe == 0 : cget(0, C_ID) == 82 && cget(1, C_ID) == 71 && cget(2, C_ID) == 66;
-    for (let i: usize = 0; i < npix; i++) {
-      const Y = <i32>load<u8>(y + i);
-      const Cb = <i32>load<u8>(cb + i) - 128;
-      const Cr = <i32>load<u8>(cr + i) - 128;
-      const o = out + i * 3;
+    for (let y = 0; y < height; y++) {
+      upsampleRow(0, y, ry);
+      upsampleRow(1, y, rcb);
+      upsampleRow(2, y, rcr);
+      let o = out + <usize>y * W * 3;
       if (rgb) {
-        store<u8>(o, <u8>Y);
-        store<u8>(o + 1, <u8>(Cb + 128));
-        store<u8>(o + 2, <u8>(Cr + 128));
+        for (let x: usize = 0; x < W; x++) {
+          store<u8>(o, load<u8>(ry + x));
+          store<u8>(o + 1, load<u8>(rcb + x));
+          store<u8>(o + 2, load<u8>(rcr + x));
+          o += 3;
+        }
       } else {
-        // libjpeg jdcolor.c: FIX(1.40200), FIX(1.77200), -FIX(0.34414), -FIX(0.71414) at 16 bits.
-        store<u8>(o, clamp8(Y + ((91881 * Cr + 32768) >> 16)));
-        store<u8>(o + 1, clamp8(Y + ((-22554 * Cb - 46802 * Cr + 32768) >> 16)));
-        store<u8>(o + 2, clamp8(Y + ((116130 * Cb + 32768) >> 16)));
+        for (let x: usize = 0; x < W; x++) {
+          const Y = <i32>load<u8>(ry + x);
+          const Cb = <i32>load<u8>(rcb + x) - 128;
+          const Cr = <i32>load<u8>(rcr + x) - 128;
+          // libjpeg jdcolor.c: FIX(1.40200), FIX(1.77200), -FIX(0.34414), -FIX(0.71414) at 16 bits.
+          store<u8>(o, clamp8(Y + ((91881 * Cr + 32768) >> 16)));
+          store<u8>(o + 1, clamp8(Y + ((-22554 * Cb - 46802 * Cr + 32768) >> 16)));
+          store<u8>(o + 2, clamp8(Y + ((116130 * Cb + 32768) >> 16)));
+          o += 3;
+        }
       }
     }
   }
