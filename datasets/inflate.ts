@@ -1,7 +1,7 @@
 // gzip / zlib / raw deflate, decoded by the data module (assembly/data/inflate.ts). One code path in
 // Node and browsers, synchronous, so PNG decoding and .gz/.tar.gz reading share it.
 
-import { data, DecodeError, type DataInstance } from './wasm.js';
+import { data, DecodeError, releaseIfLarge, type DataInstance } from './wasm.js';
 
 export interface InflateOptions {
   /** Name used in error messages (a file path). */
@@ -39,7 +39,9 @@ export function gunzipInto(inst: DataInstance, bytes: Uint8Array, opts: InflateO
 export function gunzip(bytes: Uint8Array, opts: InflateOptions = {}): Uint8Array {
   const inst = data();
   const [p, n] = gunzipInto(inst, bytes, opts);
-  return inst.bytes(p, n).slice();
+  const out = inst.bytes(p, n).slice();
+  releaseIfLarge();
+  return out;
 }
 
 /** Decompresses a zlib stream (RFC 1950), checking its Adler-32. */

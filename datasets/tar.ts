@@ -1,7 +1,7 @@
 // tar and tar.gz archives (assembly/data/tar.ts indexes the headers in place). Entries are handed to
 // a callback as views into the module's memory, so a 90 MB archive is never copied whole into JS.
 
-import { data } from './wasm.js';
+import { data, releaseIfLarge } from './wasm.js';
 import { gunzipInto, isGzip } from './inflate.js';
 
 export interface TarEntry {
@@ -40,6 +40,8 @@ export function forEachTarEntry(archive: Uint8Array, fn: (e: TarEntry, bytes: Ui
     const size = entries[i + 3];
     fn({ path, type, size }, inst.bytes(entries[i + 2], size));
   }
+  // A 100 MB archive grew this thread's WASM memory; let it go (memory never shrinks otherwise).
+  releaseIfLarge();
 }
 
 /** All regular files of a tar or tar.gz archive, copied out. */

@@ -48,7 +48,6 @@ export interface DataExports {
   idx_parse(p: number, n: number): void;
   cifar_parse(p: number, n: number, labelBytes: number): void;
   augment_one(...args: number[]): void;
-  augment_reset(): void;
   trap_for_tests(): void;
 }
 
@@ -104,15 +103,27 @@ function imports(): WebAssembly.Imports {
 
 export class DataInstance {
   readonly ex: DataExports;
+  private arenaBytes = -1;
+  private maxPixels = -1;
   constructor(instance: WebAssembly.Instance) {
     this.ex = instance.exports as unknown as DataExports;
-    this.ex.set_limits(limits.arenaBytes >>> 0, limits.maxPixels >>> 0);
+    this.syncLimits();
+  }
+
+  private syncLimits(): void {
+    if (this.arenaBytes !== limits.arenaBytes || this.maxPixels !== limits.maxPixels) {
+      this.ex.set_limits(limits.arenaBytes >>> 0, limits.maxPixels >>> 0);
+      this.arenaBytes = limits.arenaBytes;
+      this.maxPixels = limits.maxPixels;
+    }
   }
 
   /** A static AssemblyScript string (UTF-16, byte length in the 4 bytes before it), placeholders filled. */
   readString(ptr: number, a: number, b: number): string {
     const mem = this.ex.memory.buffer;
-    const len = new Uint32Array(mem, ptr - 4, 1)[0];
+    // Messages are short static strings; anything else means the module's static data was damaged.
+    const len = ptr >= 4 && ptr % 2 === 0 && ptr < mem.byteLength ? new Uint32Array(mem.slice(ptr - 4, ptr))[0] : -1;
+    if (len < 0 || len > 512 || len % 2 !== 0 || ptr + len > mem.byteLength) return `internal decoder error (unreadable message at ${ptr})`;
     const s = String.fromCharCode(...new Uint16Array(mem, ptr, len >>> 1));
     return s.replaceAll('{a}', String(a)).replaceAll('{b}', String(b));
   }
@@ -125,9 +136,8 @@ export class DataInstance {
   run<T>(format: string, file: string | undefined, data: Uint8Array | null, fn: (ptr: number, n: number) => T): T {
     failTarget = this;
     try {
-      this.ex.set_limits(limits.arenaBytes >>> 0, limits.maxPixels >>> 0);
+      this.syncLimits();
       this.ex.arena_reset();
-      this.ex.augment_reset();
       let ptr = 0;
       const n = data ? data.byteLength : 0;
       if (data) {
@@ -178,7 +188,7 @@ export function data(): DataInstance {
 }
 
 /** Drops this thread's instance when a large input grew its memory (WASM memory never shrinks). */
-export function releaseIfLarge(bytes = 512 * 1024 * 1024): void {
+export function releaseIfLarge(bytes = 256 * 1024 * 1024): void {
   const nodeLike = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
   if (current && nodeLike && current.ex.memory.buffer.byteLength > bytes) current = null;
 }

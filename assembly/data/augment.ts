@@ -8,10 +8,11 @@
 // Not handled: antialiased downscaling (resize is plain bilinear, half-pixel centres), rotations,
 // colour jitter.
 
-import { alloc } from "./common";
+import { alloc, arenaGeneration } from "./common";
 
 let tmp: usize = 0;
 let tmpSize: usize = 0;
+let tmpGeneration: u32 = 0;
 
 /**
  * src: u8 pixels, interleaved HWC (planar = 0) or planar CHW (planar = 1). dst: f32 [outC, outH, outW].
@@ -31,9 +32,10 @@ export function augment_one(
   if (srcH != outH || srcW != outW) {
     // Resize into a reused interleaved buffer (allocated once per arena lifetime of the batch).
     const need = <usize>outH * <usize>outW * <usize>srcC;
-    if (tmp == 0 || tmpSize < need) {
+    if (tmp == 0 || tmpSize < need || tmpGeneration != arenaGeneration) {
       tmp = alloc(need);
       tmpSize = need;
+      tmpGeneration = arenaGeneration;
     }
     const sy = <f32>srcH / <f32>outH;
     const sx = <f32>srcW / <f32>outW;
@@ -103,10 +105,4 @@ export function augment_one(
       }
     }
   }
-}
-
-/** Forget the resize buffer (the host resets the arena between batches). */
-export function augment_reset(): void {
-  tmp = 0;
-  tmpSize = 0;
 }

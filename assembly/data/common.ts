@@ -25,9 +25,13 @@ let arenaLimit: usize = 1 << 30;
 // Largest image the decoders accept, in pixels (set by the host).
 export let maxPixels: u32 = 1 << 26;
 
+// Bumped by every reset, so a decoder caching an arena pointer across calls knows it went stale.
+export let arenaGeneration: u32 = 0;
+
 export function arena_reset(): void {
   arenaBase = (__heap_base + 63) & ~(<usize>63);
   arenaTop = arenaBase;
+  arenaGeneration++;
 }
 
 export function set_limits(arenaBytes: u32, pixels: u32): void {

@@ -9,7 +9,7 @@ export { png_decode } from "./png";
 export { tar_index } from "./tar";
 export { idx_parse } from "./idx";
 export { cifar_parse } from "./cifar";
-export { augment_one, augment_reset } from "./augment";
+export { augment_one } from "./augment";
 
 /** Traps on purpose: lets tests check that a trap becomes a clean error and the instance survives. */
 export function trap_for_tests(): void {

@@ -38,6 +38,9 @@ const H_VALS: usize = 1024 + 34 * 4;
 const H_SIZE: usize = H_VALS + 256;
 const huff = memory.data(<i32>(8 * <i32>H_SIZE), 16);
 let huffDefined: u32 = 0;
+// AC tables 0..3: for each 9-bit lookahead whose Huffman code *and* coefficient bits fit in 9 bits,
+// (value << 16) | (run << 8) | bits used; 0 otherwise. Saves a decode + getBits per coefficient.
+const fastAc = memory.data(4 * 512 * 4, 16);
 // The DHT bytes (16 counts + values) each table was last built from, and their length (0 = none).
 const huffKey = memory.data(8 * 272, 16);
 const huffKeyLen = memory.data(8 * 4, 16);
@@ -198,6 +201,8 @@ function readDHT(p: usize, segEnd: usize): void {
       const cnt = <i32>load<u8>(p + l);
       store<i32>(t + H_VOFF + (<usize>l << 2), k - code);
       for (let i = 0; i < cnt; i++) {
+        // Checked before the code is used: an over-subscribed table would index past fast[512].
+        if (code >= (1 << l)) fail("Huffman table is over-subscribed", pos(p));
         if (l <= 9) {
           const e = <u16>((l << 8) | <i32>load<u8>(vals + k));
           const first = code << (9 - l);
@@ -208,13 +213,30 @@ function readDHT(p: usize, segEnd: usize): void {
         k++;
       }
       store<i32>(t + H_MAX + (<usize>l << 2), cnt ? code - 1 : -1);
-      if (code > (1 << l)) fail("Huffman table is over-subscribed", pos(p));
       code <<= 1;
     }
     huffDefined |= 1 << ti;
+    if (tc == 1) buildFastAc(t, fastAc + (<usize>th << 11));
     memory.copy(key, p + 1, 16 + total);
     store<i32>(huffKeyLen + (<usize>ti << 2), 16 + total);
     p = vals + total;
+  }
+}
+
+function buildFastAc(t: usize, f: usize): void {
+  for (let i = 0; i < 512; i++) {
+    const e = <i32>load<u16>(t + H_FAST + (<usize>i << 1));
+    let v: i32 = 0;
+    if (e != 0) {
+      const len = e >> 8;
+      const rs = e & 255;
+      const s = rs & 15;
+      if (s != 0 && len + s <= 9) {
+        const bits = (i >> (9 - len - s)) & ((1 << s) - 1);
+        v = (extend(bits, s) << 16) | ((rs >> 4) << 8) | (len + s);
+      }
+    }
+    store<i32>(f + (<usize>i << 2), v);
   }
 }
 
@@ -313,8 +335,21 @@ function decodeBlock(c: i32, blk: usize): void {
     const pred = cget(c, C_PRED) + (t ? extend(getBits(t), t) : 0);
     cset(c, C_PRED, pred);
     store<i16>(blk, <i16>pred);
+    const fa = fastAc + (<usize>cget(c, C_AC) << 11);
     let k = 1;
     while (k < 64) {
+      if (jcnt < 16) jfill();
+      const f = load<i32>(fa + (<usize>(jbuf >> 55) << 2));
+      if (f != 0) {
+        k += (f >> 8) & 255;
+        const l = f & 255;
+        jbuf <<= <u64>l;
+        jcnt -= l;
+        if (k > 63) fail("AC coefficient index past 63 (corrupt data)", pos(jp));
+        store<i16>(blk + (<usize>load<u8>(ZZ + k) << 1), <i16>(f >> 16));
+        k++;
+        continue;
+      }
       const rs = decodeHuff(act);
       const s = rs & 15;
       const r = rs >> 4;

@@ -182,6 +182,17 @@ describe(`fuzzing (${ITER} mutated inputs per decoder, seed ${SEED})`, () => {
     it(name, () => {
       const t = targets.find((x) => x.name === name)!;
       const g = new Generator(SEED ^ name.length * 0x9e3779b1);
+      // What the corpus decodes to before fuzzing: afterwards it must decode the same (a mutated input
+      // that wrote outside its buffers would have damaged tables or messages kept between calls).
+      const outcome = (b: Uint8Array) => {
+        try {
+          t.run(b);
+          return 'ok';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      const before = t.corpus.map(outcome);
       const problems: string[] = [];
       let ok = 0;
       let refused = 0;
@@ -210,6 +221,7 @@ describe(`fuzzing (${ITER} mutated inputs per decoder, seed ${SEED})`, () => {
       }
       console.log(`${name}: ${ITER} inputs in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${ok} decoded, ${refused} refused; slowest input #${slowestAt}: ${slowest.toFixed(1)} ms`);
       expect(problems, problems.join('\n')).toEqual([]);
+      expect(t.corpus.map(outcome), 'the corpus decodes as before the fuzzing').toEqual(before);
       expect(ok + refused).toBe(ITER);
       // Both outcomes occur: mutations are neither all harmless nor all fatal.
       expect(refused).toBeGreaterThan(ITER / 20);

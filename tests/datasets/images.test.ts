@@ -70,6 +70,19 @@ describe('JPEG fixtures vs djpeg (libjpeg-turbo)', () => {
   });
 });
 
+describe('regressions', () => {
+  it('an over-subscribed DHT is refused before it writes past the lookup table (it used to damage the messages and tables kept between calls)', () => {
+    const good = readFileSync(join(F, 'baseline_420.jpg'));
+    const ref = datasets.decodeImage(good);
+    // A DHT for AC table 3 (the last one in memory) claiming 255 codes of length 1.
+    const seg = [0xff, 0xc4, (2 + 17 + 255) >> 8, (2 + 17 + 255) & 255, 0x13, 255, ...new Array(15).fill(0), ...new Array(255).fill(0)];
+    const bad = Uint8Array.from([0xff, 0xd8, ...seg, 0xff, 0xd9]);
+    expect(() => datasets.decodeImage(bad)).toThrow(/^JPEG: Huffman table is over-subscribed \(at byte 6\)$/);
+    expect(Buffer.from(datasets.decodeImage(good).data).equals(Buffer.from(ref.data))).toBe(true);
+    expect(() => datasets.decodeImage(good.subarray(0, 300))).toThrow(/^JPEG: truncated/);
+  });
+});
+
 describe('PNG fixtures vs their source pixels', () => {
   it('covers every colour type, bit depth, all five filters and Adam7', () => {
     const names = manifest.png.map((p) => p.file);
