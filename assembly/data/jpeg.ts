@@ -9,11 +9,13 @@
 //
 // Robustness: every segment length is checked against the file end, table ids and sampling factors
 // against their ranges, dimensions against the host's pixel limit before anything is allocated.
-// Entropy data that runs into a marker reads as zero bits (as libjpeg does); data that runs off the
-// end of the file, or a file without EOI, is an error ("truncated").
+// Entropy data that runs into a marker reads as zero bits for a few bytes (the read-ahead); a scan
+// that needs more is an error ("corrupt data"), as is data that runs off the end of the file or a
+// file without EOI ("truncated"). So the work per scan is bounded by the data present.
 //
 // Not handled: arithmetic coding, lossless and hierarchical modes, 12-bit samples, CMYK/4 components,
-// DNL (height given after the first scan). Each is refused with a message.
+// DNL (height given after the first scan), more than 256 scans, scan data that stops at a marker
+// before its blocks are complete (libjpeg pads with zeros and warns). Each is refused with a message.
 
 import { fail, alloc, setResult, maxPixels, be16 } from "./common";
 
@@ -76,6 +78,11 @@ let jbuf: u64 = 0;
 let jcnt: i32 = 0;
 let jmarker = false;
 let jhitEnd = false;
+// Zero bytes fed since the data ran out (marker or end of file). The filler reads up to 8 bytes
+// ahead, so a valid scan never gets past ~8; more means the scan's data is missing, and stopping
+// there bounds the work a small corrupt file can cause (no scan decodes blocks from nothing).
+let zeroFed: i32 = 0;
+const MAX_SCANS = 256;
 
 @inline function pos(p: usize): i32 {
   return <i32>(p - base);
@@ -103,6 +110,12 @@ function jfill(): void {
       }
     } else if (!jmarker) {
       jhitEnd = true;
+    }
+    if (jmarker || jhitEnd) {
+      if (++zeroFed > 16) {
+        if (jhitEnd) fail("truncated: the file ends inside entropy-coded data", pos(end));
+        fail("corrupt data: a scan stops at a marker before its blocks are complete", pos(jp));
+      }
     }
     jbuf |= (<u64>b) << (<u64>(56 - jcnt));
     jcnt += 8;
@@ -322,6 +335,7 @@ function restart(): void {
   if (m < 0xd0 || m > 0xd7) fail("expected a restart marker, found 0xFF{a}", pos(jp), m);
   jp += 2;
   jmarker = false;
+  zeroFed = 0;
   for (let c = 0; c < ncomp; c++) cset(c, C_PRED, 0);
   eobrun = 0;
 }
@@ -500,6 +514,7 @@ function readSOS(p: usize, segEnd: usize): usize {
   jcnt = 0;
   jmarker = false;
   jhitEnd = false;
+  zeroFed = 0;
   let todo = restartInterval;
   if (n == 1) {
     const c = load<i32>(scanComp);
@@ -817,8 +832,8 @@ export function jpeg_decode(p: usize, n: usize): void {
       if (len < 4) fail("DRI segment too short", pos(s));
       restartInterval = be16(s);
     } else if (m == 0xda) {
+      if (++scans > MAX_SCANS) fail("more than {a} scans (a scan bomb?)", pos(q - 2), MAX_SCANS);
       q = readSOS(s, segEnd);
-      scans++;
       continue;
     } else if (m == 0xee) {
       if (len >= 14 && load<u8>(s) == 65 && load<u8>(s + 1) == 100 && load<u8>(s + 2) == 111 && load<u8>(s + 3) == 98 && load<u8>(s + 4) == 101) adobe = load<u8>(s + 11);

@@ -83,6 +83,23 @@ describe('regressions', () => {
   });
 });
 
+describe('scan bombs', () => {
+  it('scans without data stop at once (corrupt data), and at most 256 scans are decoded', () => {
+    const b = readFileSync(join(F, 'progressive_420.jpg'));
+    const sos = b.indexOf(Buffer.from([0xff, 0xda]));
+    const len = b.readUInt16BE(sos + 2);
+    const head = b.subarray(0, sos);
+    const scan = b.subarray(sos, sos + 2 + len); // the SOS header alone, no entropy-coded data
+    const bomb = Buffer.concat([head, ...new Array(300).fill(scan), Buffer.from([0xff, 0xd9])]);
+    expect(() => datasets.decodeImage(bomb)).toThrow(/^JPEG: corrupt data: a scan stops at a marker before its blocks are complete/);
+    // 300 copies of the real first scan (with its data): refused by the scan limit.
+    const next = b.indexOf(Buffer.from([0xff, 0xda]), sos + 2 + len);
+    const full = b.subarray(sos, next); // the first (DC) scan: header and data, up to the next SOS
+    const many = Buffer.concat([head, ...new Array(300).fill(full), Buffer.from([0xff, 0xd9])]);
+    expect(() => datasets.decodeImage(many)).toThrow(/^JPEG: more than 256 scans/);
+  });
+});
+
 describe('PNG fixtures vs their source pixels', () => {
   it('covers every colour type, bit depth, all five filters and Adam7', () => {
     const names = manifest.png.map((p) => p.file);
