@@ -17,11 +17,15 @@ export function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
 
-/** gzip's ISIZE (size mod 2^32) when plausible, else a guess: only sizes the first allocation. */
+/**
+ * gzip's ISIZE (size mod 2^32) when plausible, else a guess: it only sizes the first allocation. A
+ * header field is not trusted: deflate cannot expand more than 1032:1, so a larger claim is ignored
+ * (a corrupt trailer must not make a 2 KB file reserve a gigabyte).
+ */
 function sizeHint(b: Uint8Array, max: number): number {
   if (b.length >= 18) {
     const isize = (b[b.length - 4] | (b[b.length - 3] << 8) | (b[b.length - 2] << 16) | (b[b.length - 1] << 24)) >>> 0;
-    if (isize >= b.length / 2 && isize <= max) return isize;
+    if (isize >= b.length / 2 && isize <= max && isize <= b.length * 1032 + 1024) return isize;
   }
   return Math.min(max, Math.max(1 << 16, b.length * 4));
 }
