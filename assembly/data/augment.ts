@@ -89,19 +89,40 @@ export function augment_one(
         continue;
       }
       const rowBase = <usize>sy * <usize>W;
-      for (let x = 0; x < outW; x++) {
-        const sx = (flip ? outW - 1 - x : x) + offX - pad;
-        let v: f32 = 0;
-        if (sx >= 0 && sx < W) {
+      // Output columns whose source column is inside the image: [xa, xb); the rest is padding.
+      // Without flip sx = x + offX − pad; with flip sx = outW − 1 − x + offX − pad.
+      const shift = offX - pad;
+      let xa: i32, xb: i32;
+      if (flip) {
+        xa = max<i32>(0, outW - W + shift);
+        xb = min<i32>(outW, outW + shift);
+      } else {
+        xa = max<i32>(0, -shift);
+        xb = min<i32>(outW, W - shift);
+      }
+      if (xb < xa) xb = xa;
+      for (let x = 0; x < xa; x++) store<f32>(orow + (<usize>x << 2), bias);
+      for (let x = xb; x < outW; x++) store<f32>(orow + (<usize>x << 2), bias);
+      if (luma) {
+        for (let x = xa; x < xb; x++) {
+          const sx = (flip ? outW - 1 - x : x) + shift;
           const pp = (rowBase + <usize>sx) * pxStride;
-          if (luma) {
-            // ITU-R 601 luma, as PIL's convert('L').
-            v = (<f32>load<u8>(s + pp) * 299 + <f32>load<u8>(s + pp + chStride) * 587 + <f32>load<u8>(s + pp + 2 * chStride) * 114) / 1000;
-          } else {
-            v = <f32>load<u8>(cbase + pp);
-          }
+          // ITU-R 601 luma, as PIL's convert('L').
+          const v = (<f32>load<u8>(s + pp) * 299 + <f32>load<u8>(s + pp + chStride) * 587 + <f32>load<u8>(s + pp + 2 * chStride) * 114) / 1000;
+          store<f32>(orow + (<usize>x << 2), v * scale + bias);
         }
-        store<f32>(orow + (<usize>x << 2), v * scale + bias);
+      } else if (flip) {
+        let sp = cbase + (rowBase + <usize>(outW - 1 - xa + shift)) * pxStride;
+        for (let x = xa; x < xb; x++) {
+          store<f32>(orow + (<usize>x << 2), <f32>load<u8>(sp) * scale + bias);
+          sp -= pxStride;
+        }
+      } else {
+        let sp = cbase + (rowBase + <usize>(xa + shift)) * pxStride;
+        for (let x = xa; x < xb; x++) {
+          store<f32>(orow + (<usize>x << 2), <f32>load<u8>(sp) * scale + bias);
+          sp += pxStride;
+        }
       }
     }
   }
