@@ -3,8 +3,9 @@
 // webkitRelativePath). Layouts see either one file's bytes or a tree of files; a tar/tar.gz file is a
 // tree too.
 
-import { isGzip, gunzip } from './inflate.js';
-import { readTar } from './tar.js';
+import { isGzip, gunzipInto } from './inflate.js';
+import { readTar, tarEntriesInPlace } from './tar.js';
+import { data, releaseIfLarge } from './wasm.js';
 
 export type DataSource = string | URL | Uint8Array | ArrayBuffer | Blob | ArrayLike<File>;
 
@@ -76,15 +77,23 @@ function treeFromMap(name: string, m: Map<string, Uint8Array>): Tree {
 
 /** Bytes that are a tar, tar.gz, or a gzip'd single file (then a one-file tree). */
 function treeFromBytes(bytes: Uint8Array, name: string): Tree {
+  const base = name.split(/[\\/]/).pop()!;
   if (isGzip(bytes)) {
-    const inner = gunzip(bytes, { name });
-    if (!(inner.length >= 512 && inner[257] === 0x75 && inner[258] === 0x73)) {
-      return treeFromMap(name, new Map([[name.split(/[\\/]/).pop()!.replace(/\.gz$/i, ''), inner]]));
+    // Gunzip and index in the module's memory: each file is copied out once, the tar never is.
+    const inst = data();
+    const [p, n] = gunzipInto(inst, bytes, { name });
+    const head = inst.bytes(p, Math.min(n, 512));
+    if (!(n >= 512 && head[257] === 0x75 && head[258] === 0x73 && head[259] === 0x74 && head[260] === 0x61 && head[261] === 0x72)) {
+      const single = inst.bytes(p, n).slice();
+      releaseIfLarge();
+      return treeFromMap(name, new Map([[base.replace(/\.gz$/i, ''), single]]));
     }
-    return treeFromMap(name, readTar(inner, { name }));
+    const m = new Map<string, Uint8Array>();
+    tarEntriesInPlace(inst, p, n, (e, b) => m.set(e.path, b.slice()), name);
+    return treeFromMap(name, m);
   }
   if (looksLikeArchive(bytes)) return treeFromMap(name, readTar(bytes, { name }));
-  return treeFromMap(name, new Map([[name.split(/[\\/]/).pop()!, bytes]]));
+  return treeFromMap(name, new Map([[base, bytes]]));
 }
 
 /** A tree: a directory, a tar/tar.gz archive, or a browser directory pick. */

@@ -1,7 +1,7 @@
 // tar and tar.gz archives (assembly/data/tar.ts indexes the headers in place). Entries are handed to
 // a callback as views into the module's memory, so a 90 MB archive is never copied whole into JS.
 
-import { data, releaseIfLarge } from './wasm.js';
+import { data, releaseIfLarge, type DataInstance } from './wasm.js';
 import { gunzipInto, isGzip } from './inflate.js';
 
 export interface TarEntry {
@@ -23,9 +23,13 @@ export function forEachTarEntry(archive: Uint8Array, fn: (e: TarEntry, bytes: Ui
   let p: number;
   let n: number;
   if (isGzip(archive)) [p, n] = gunzipInto(inst, archive, opts);
-  else
-    [p, n] = inst.run('tar', opts.name, archive, (ptr, len) => [ptr, len]);
-  const entries = inst.call('tar', opts.name, () => {
+  else [p, n] = inst.run('tar', opts.name, archive, (ptr, len) => [ptr, len]);
+  tarEntriesInPlace(inst, p, n, fn, opts.name);
+}
+
+/** Indexes a tar already in `inst`'s arena at [p, p+n) (e.g. just gunzipped) and visits its files. */
+export function tarEntriesInPlace(inst: DataInstance, p: number, n: number, fn: (e: TarEntry, bytes: Uint8Array) => void, name?: string): void {
+  const entries = inst.call('tar', name, () => {
     inst.ex.tar_index(p, n);
     const recs = inst.ex.result(0);
     const count = inst.ex.result(1);
