@@ -1,6 +1,8 @@
 // `datasets` in pugd's public API (`import { datasets } from 'pugd'`): decoders, layouts, the loader.
 // Decoding runs in the data module (build/data.wasm, assembly/data/), synchronously, in Node and in
-// browsers (call `await datasets.ready()` once in a browser page before decoding on its main thread).
+// browsers (in a page, `await datasets.ready()` first compiles the module asynchronously; see docs).
+
+import './embedded.js';
 
 export { decodeImage, sniffImage, type DecodedImage, type ImageFormat } from './image.js';
 export { decodeJpeg } from './jpeg.js';

@@ -10,8 +10,6 @@
 // the WASM stack. A trap (a decoder bug) becomes a DecodeError too. Every call starts by resetting the
 // arena, so a call that failed, trapped or succeeded leaves the instance ready for the next one.
 
-import { dataWasm } from '../engine/generated/assets.js';
-import { decodeBase64 } from '../engine/util/base64.js';
 
 /** Bad input: names the format, the file (when known), the reason and the byte offset (when known). */
 export class DecodeError extends Error {
@@ -61,10 +59,22 @@ export const limits = {
 
 let compiled: WebAssembly.Module | null = null;
 let current: DataInstance | null = null;
+// Where the module's bytes come from: datasets/embedded.ts (the base64 in engine/generated/assets.ts).
+// Workers never set it: they receive the compiled module, so their script carries no WASM.
+let moduleBytes: (() => Uint8Array<ArrayBuffer>) | null = null;
+
+export function setModuleBytes(fn: () => Uint8Array<ArrayBuffer>): void {
+  moduleBytes = fn;
+}
+
+function bytesOfModule(): Uint8Array<ArrayBuffer> {
+  if (!moduleBytes) throw new Error('datasets: the data module is not available here (import it through datasets/index.js)');
+  return moduleBytes();
+}
 
 /** Compiles the data module (async, allowed everywhere). Call once before decoding in a browser page. */
 export async function ready(): Promise<void> {
-  if (!compiled) compiled = await WebAssembly.compile(decodeBase64(dataWasm));
+  if (!compiled) compiled = await WebAssembly.compile(bytesOfModule());
   if (!current) current = new DataInstance(await WebAssembly.instantiate(compiled, imports()));
 }
 
@@ -72,7 +82,7 @@ export async function ready(): Promise<void> {
 export function dataModule(): WebAssembly.Module {
   if (!compiled) {
     try {
-      compiled = new WebAssembly.Module(decodeBase64(dataWasm));
+      compiled = new WebAssembly.Module(bytesOfModule());
     } catch (e) {
       throw new Error(`datasets: could not compile the data module synchronously (${(e as Error).message}); in a browser page, call \`await datasets.ready()\` first`);
     }
