@@ -151,7 +151,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     let h = s.height;
     let w = s.width;
     let c = s.channels;
-    if (s.kind === 'encoded') {
+    if (s.kind === 'encoded' && !(opts.size && opts.channels)) {
       const first = dataset.image(0);
       h = first.height;
       w = first.width;
