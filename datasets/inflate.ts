@@ -11,6 +11,9 @@ export interface InflateOptions {
 }
 
 const DEFAULT_MAX = 1536 * 1024 * 1024;
+// The module computes capacities in 32 bits: keep the cap well inside them.
+const HARD_MAX = 2 ** 31 - 65536;
+const capOf = (opts: InflateOptions) => Math.min(opts.maxBytes ?? DEFAULT_MAX, HARD_MAX);
 
 /** True when `b` starts with the gzip magic number. */
 export function isGzip(b: Uint8Array): boolean {
@@ -32,7 +35,7 @@ function sizeHint(b: Uint8Array, max: number): number {
 
 /** Runs gunzip in `inst` and leaves the output in its arena; returns [pointer, length]. */
 export function gunzipInto(inst: DataInstance, bytes: Uint8Array, opts: InflateOptions = {}): [number, number] {
-  const max = opts.maxBytes ?? DEFAULT_MAX;
+  const max = capOf(opts);
   return inst.run('gzip', opts.name, bytes, (p, n) => {
     inst.ex.gunzip(p, n, sizeHint(bytes, max), max);
     return [inst.ex.result(0), inst.ex.result(1)];
@@ -51,7 +54,7 @@ export function gunzip(bytes: Uint8Array, opts: InflateOptions = {}): Uint8Array
 /** Decompresses a zlib stream (RFC 1950), checking its Adler-32. */
 export function inflateZlib(bytes: Uint8Array, opts: InflateOptions = {}): Uint8Array {
   const inst = data();
-  const max = opts.maxBytes ?? DEFAULT_MAX;
+  const max = capOf(opts);
   return inst.run('zlib', opts.name, bytes, (p, n) => {
     inst.ex.inflate_zlib(p, n, Math.min(max, Math.max(1 << 16, n * 4)), max);
     return inst.bytes(inst.ex.result(0), inst.ex.result(1)).slice();
@@ -61,7 +64,7 @@ export function inflateZlib(bytes: Uint8Array, opts: InflateOptions = {}): Uint8
 /** Decompresses raw deflate data (RFC 1951). */
 export function inflateRaw(bytes: Uint8Array, opts: InflateOptions = {}): Uint8Array {
   const inst = data();
-  const max = opts.maxBytes ?? DEFAULT_MAX;
+  const max = capOf(opts);
   return inst.run('deflate', opts.name, bytes, (p, n) => {
     inst.ex.inflate_raw(p, n, Math.min(max, Math.max(1 << 16, n * 4)), max);
     return inst.bytes(inst.ex.result(0), inst.ex.result(1)).slice();

@@ -160,6 +160,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const channels = opts.channels ?? (c >= 3 ? 3 : 1);
     if (channels !== 1 && channels !== 3) throw new Error(`DataLoader: channels must be 1 or 3, got ${channels}`);
     const [H, W] = opts.size ?? [h, w];
+    if (![H, W].every((d) => Number.isInteger(d) && d >= 1 && d <= 16384)) throw new Error(`DataLoader: size must be two integers in [1, 16384], got [${opts.size}]`);
     const a = opts.augment ?? {};
     const padding = a.padding ?? 0;
     if (!Number.isInteger(padding) || padding < 0 || padding > 1024) throw new Error(`DataLoader: augment.padding must be an integer in [0, 1024], got ${padding}`);

@@ -8,7 +8,7 @@
 // Not handled: antialiased downscaling (resize is plain bilinear, half-pixel centres), rotations,
 // colour jitter.
 
-import { alloc, arenaGeneration } from "./common";
+import { alloc64, arenaGeneration } from "./common";
 
 let tmp: usize = 0;
 let tmpSize: usize = 0;
@@ -31,9 +31,10 @@ export function augment_one(
   let chStride: usize = planar ? <usize>srcH * <usize>srcW : 1;
   if (srcH != outH || srcW != outW) {
     // Resize into a reused interleaved buffer (allocated once per arena lifetime of the batch).
-    const need = <usize>outH * <usize>outW * <usize>srcC;
-    if (tmp == 0 || tmpSize < need || tmpGeneration != arenaGeneration) {
-      tmp = alloc(need);
+    const need64 = <u64>outH * <u64>outW * <u64>srcC;
+    const need = <usize>need64;
+    if (tmp == 0 || <u64>tmpSize < need64 || tmpGeneration != arenaGeneration) {
+      tmp = alloc64(need64);
       tmpSize = need;
       tmpGeneration = arenaGeneration;
     }

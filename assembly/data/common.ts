@@ -35,8 +35,9 @@ export function arena_reset(): void {
 }
 
 export function set_limits(arenaBytes: u32, pixels: u32): void {
-  arenaLimit = <usize>arenaBytes;
-  maxPixels = pixels;
+  // Capped so that every size derived from a pixel count stays far from 32-bit wrap-around.
+  arenaLimit = <usize>min<u32>(arenaBytes, 0xf0000000);
+  maxPixels = min<u32>(pixels, 1 << 30);
 }
 
 export function arena_used(): usize {
@@ -64,6 +65,18 @@ export function alloc(n: usize): usize {
   ensureMemory(p + n);
   arenaTop = p + n;
   return p;
+}
+
+/**
+ * alloc for a size computed from header fields, in 64 bits: a product that would wrap around in
+ * 32 bits (a 1-pixel-wide, 2^26-pixel-tall JPEG with 4×4 sampling needs 2^32 bytes of coefficients)
+ * is refused instead of allocating the wrapped, far too small size.
+ */
+export function alloc64(n: u64): usize {
+  if (n > <u64>arenaLimit) {
+    fail("out of memory: needs {a} MiB, above the {b} MiB limit", -1, <i32>min<u64>(n >> 20, 0x7fffffff), <i32>(arenaLimit >> 20));
+  }
+  return alloc(<usize>n);
 }
 
 /** Extends the most recent allocation (which starts at `p`) to `n` bytes; it stays in place. */

@@ -17,7 +17,7 @@
 // DNL (height given after the first scan), more than 256 scans, scan data that stops at a marker
 // before its blocks are complete (libjpeg pads with zeros and warns). Each is refused with a message.
 
-import { fail, alloc, setResult, maxPixels, be16 } from "./common";
+import { fail, alloc, alloc64, setResult, maxPixels, be16 } from "./common";
 
 // Zigzag index → natural (row-major) index, with 16 extra entries so a corrupt run past 63 stays in
 // the table (those writes land in position 63 and are harmless).
@@ -308,9 +308,9 @@ function readSOF(p: usize, segEnd: usize, marker: i32): void {
     cset(c, C_BH, (ch + 7) >> 3);
     cset(c, C_BPL, bpl);
     cset(c, C_BPC, bpc);
-    const bytes = <usize>bpl * <usize>bpc * 128;
-    const coef = alloc(bytes);
-    memory.fill(coef, 0, bytes);
+    const bytes = <u64>bpl * <u64>bpc * 128;
+    const coef = alloc64(bytes);
+    memory.fill(coef, 0, <usize>bytes);
     cset(c, C_COEF, <i32>coef);
   }
 }
@@ -741,7 +741,7 @@ function output(): void {
     const bpl = cget(c, C_BPL);
     const bpc = cget(c, C_BPC);
     const pw = <usize>bpl * 8;
-    const plane = alloc(pw * <usize>bpc * 8);
+    const plane = alloc64(<u64>pw * <u64>bpc * 8);
     cset(c, C_PLANE, <i32>plane);
     cset(c, C_PW, <i32>pw);
     const q = qt + (<usize>tq << 7);
@@ -753,7 +753,7 @@ function output(): void {
     }
   }
   const W = <usize>width;
-  const out = alloc(W * <usize>height * <usize>ncomp);
+  const out = alloc64(<u64>W * <u64>height * <u64>ncomp);
   colsum = alloc((W / 2 + 2) << 2);
   if (ncomp == 1) {
     for (let y = 0; y < height; y++) upsampleRow(0, y, out + <usize>y * W);

@@ -10,7 +10,7 @@
 // Not handled: colour management (gAMA, iCCP, ...), tRNS colour keys for gray/RGB images (ignored:
 // the channels stay as stored), APNG frames beyond the default image.
 
-import { fail, alloc, setResult, maxPixels, be32, crc32 } from "./common";
+import { fail, alloc, alloc64, setResult, maxPixels, be32, crc32 } from "./common";
 import { inflate_zlib } from "./inflate";
 import { result } from "./common";
 
@@ -212,7 +212,7 @@ export function png_decode(p: usize, n: usize): void {
   const raw = <usize>result(0);
   const got = <u64>result(1);
   if (got != need) fail("image data inflates to {a} bytes, the header implies {b}", -1, <i32>got, <i32>need);
-  const out = alloc(<usize>W * <usize>H * <usize>outC);
+  const out = alloc64(W * H * <u64>outC);
   let r = raw;
   if (interlace == 0) {
     const rb = <usize>((W * bitsPP + 7) >> 3);

@@ -83,6 +83,27 @@ describe('regressions', () => {
   });
 });
 
+describe('limits', () => {
+  it('raised limits still refuse sizes that would not fit, with a clean error (no wrap-around, no trap)', () => {
+    const saved = { ...datasets.limits };
+    try {
+      datasets.limits.maxPixels = 2 ** 32 - 1; // the module caps it at 2^30
+      const b = Uint8Array.from(readFileSync(join(F, 'baseline_444.jpg')));
+      const sof = Buffer.from(b).indexOf(Buffer.from([0xff, 0xc0]));
+      new DataView(b.buffer).setUint16(sof + 5, 32768); // height
+      new DataView(b.buffer).setUint16(sof + 7, 32768); // width: 2^30 pixels, allowed
+      b[sof + 11] = 0x44; // component 1 sampled 4×4: the coefficient planes need > 2 GiB
+      expect(() => datasets.decodeImage(b)).toThrow(/^JPEG: out of memory: needs \d+ MiB, above the \d+ MiB limit$/);
+      new DataView(b.buffer).setUint16(sof + 5, 65535);
+      new DataView(b.buffer).setUint16(sof + 7, 65535);
+      expect(() => datasets.decodeImage(b)).toThrow(/JPEG: image is 65535×65535 pixels, above the pixel limit/);
+      expect(datasets.decodeImage(readFileSync(join(F, 'gray.jpg'))).width).toBe(37);
+    } finally {
+      Object.assign(datasets.limits, saved);
+    }
+  });
+});
+
 describe('scan bombs', () => {
   it('scans without data stop at once (corrupt data), and at most 256 scans are decoded', () => {
     const b = readFileSync(join(F, 'progressive_420.jpg'));
