@@ -33,16 +33,18 @@ const browserSuites = [
   'tests/webgpu/cross_backend.test.ts', // every registry kernel, webgpu vs wasm, on navigator.gpu
   'tests/webgpu/mechanics.test.ts',
   'tests/optim/**/*.test.ts', // PUGD golden vectors and the other optimizer suites
-  'tests/datasets/{images,inflate,layouts}.test.ts', // decoders on the committed fixtures
+  'tests/datasets/images.test.ts', // JPEG and PNG decoders (and inflate, through PNG) on the fixtures
   'tests/**/*.browser.test.ts', // browser-only: bundle, page worker, checkpoints Node ↔ browser
 ];
-// Node only: tests/api.test.ts and tests/cli (the built Node package and CLI), tests/webgpu/readback
-// (counts Dawn's mapAsync), tests/webgpu/errors (swaps backend factories, Dawn-specific device loss),
-// tests/wgsl/compile (reads wgsl/ with node:fs; the same WGSL is compiled by every browser suite that
-// creates the backend), tests/datasets/{real,loader,fuzz} (tens of MB of real data, worker_threads,
-// 10⁴ mutated inputs per decoder: minutes in a browser, for code paths the decoder suites cover),
-// tests/models (a ResNet step each; the page's end-to-end test trains one in the browser), tests/browser/*.test.ts
-// (they start Chromium themselves).
+// Node only: tests/api.test.ts and tests/cli (the built Node package and CLI); tests/webgpu/readback
+// (counts Dawn's mapAsync), tests/webgpu/errors (swaps backend factories, Dawn-specific device loss);
+// tests/wgsl/compile (reads wgsl/ with node:fs; every browser suite that creates the backend compiles
+// the same WGSL); tests/datasets/{real,loader,fuzz} (tens of MB of real data, worker_threads, 10⁴
+// mutated inputs per decoder: minutes in a browser, for code the decoder suite covers);
+// tests/datasets/{inflate,layouts} (their references are Node's zlib and the system's tar over temp
+// folders; the page's tests read CIFAR/MNIST/image-folder archives as Files); tests/models (a ResNet
+// step each; the page's end-to-end test trains one in the browser); tests/browser/*.test.ts (they
+// start Chromium themselves).
 
 const root = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
 const skipBrowser = browserSkipped();
@@ -81,7 +83,6 @@ export default defineConfig({
             test: {
               name: 'chromium',
               include: browserSuites,
-              exclude: ['tests/datasets/{real,loader,fuzz}.test.ts'],
               setupFiles: ['tests/browser.setup.ts'],
               provide: { pugdPlatform: { env: pugdEnv, projectRoot: root } },
               // One file at a time: each creates its own GPU device in the one GPU process, and the

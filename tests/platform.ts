@@ -102,3 +102,32 @@ export async function readText(p: string): Promise<string> {
 export async function readJson<T = unknown>(p: string): Promise<T> {
   return JSON.parse(await readText(p)) as T;
 }
+
+// Byte helpers for suites written against Node's Buffer (which browsers lack).
+
+/** Index of `pattern` in `b` at or after `from`, or -1. */
+export function indexOfBytes(b: Uint8Array, pattern: ArrayLike<number>, from = 0): number {
+  outer: for (let i = from; i + pattern.length <= b.length; i++) {
+    for (let k = 0; k < pattern.length; k++) if (b[i + k] !== pattern[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** The arrays one after the other, in a new array. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** True when both hold the same bytes. */
+export function bytesEqual(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

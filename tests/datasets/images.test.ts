@@ -6,16 +6,25 @@
 // upsampling for 2×1/1×2/2×2, jdcolor fixed point), and djpeg uses the same defaults, so every variant
 // matches bit for bit. (4:1:1 uses replication in both.) A faster IDCT would need ±1 here.
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as datasets from '../../datasets/index.js';
-import { projectRoot } from './data_dir.js';
+import { bytesEqual, concatBytes, indexOfBytes, readBytes, readJson } from '../platform.js';
 
-const F = join(projectRoot, 'tests/fixtures/images');
-const manifest = JSON.parse(readFileSync(join(F, 'manifest.json'), 'utf8')) as {
+// Fixtures are read up front (top-level await), so the same test bodies run in Node and in Chromium.
+const F = 'tests/fixtures/images';
+const manifest = (await readJson(`${F}/manifest.json`)) as {
   jpeg: { file: string; reference: string; width: number; height: number; channels: number; progressive: boolean }[];
   png: { file: string; reference: string; width: number; height: number; channels: number; interlaced: boolean }[];
 };
+const fixtures = new Map<string, Uint8Array>();
+for (const name of new Set([...manifest.jpeg, ...manifest.png].flatMap((f) => [f.file, f.reference]).concat('arithmetic.jpg'))) {
+  fixtures.set(name, await readBytes(`${F}/${name}`));
+}
+/** A fixture's bytes (a fresh copy, so a test may modify it). */
+function fixture(name: string): Uint8Array {
+  const b = fixtures.get(name);
+  if (!b) throw new Error(`tests/datasets/images.test.ts: fixture ${name} was not preloaded (add it to the list above)`);
+  return Uint8Array.from(b);
+}
 
 /** Pixels of a binary PGM/PPM (P5/P6, maxval 255). */
 function readPnm(b: Uint8Array): { width: number; height: number; data: Uint8Array } {
@@ -38,8 +47,8 @@ describe('JPEG fixtures vs djpeg (libjpeg-turbo)', () => {
   });
   for (const j of manifest.jpeg) {
     it(j.file, () => {
-      const img = datasets.decodeImage(readFileSync(join(F, j.file)));
-      const ref = readPnm(readFileSync(join(F, j.reference)));
+      const img = datasets.decodeImage(fixture(j.file));
+      const ref = readPnm(fixture(j.reference));
       expect([img.width, img.height, img.channels]).toEqual([ref.width, ref.height, j.channels]);
       let maxDiff = 0;
       for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(img.data[i] - ref.data[i]));
@@ -47,11 +56,11 @@ describe('JPEG fixtures vs djpeg (libjpeg-turbo)', () => {
     });
   }
   it('refuses arithmetic coding with a message naming the format and the reason', () => {
-    expect(() => datasets.decodeImage(readFileSync(join(F, 'arithmetic.jpg')))).toThrow(/^JPEG: .*arithmetic/);
+    expect(() => datasets.decodeImage(fixture('arithmetic.jpg'))).toThrow(/^JPEG: .*arithmetic/);
   });
   it('refuses 12-bit samples and CMYK, and names the file when given', () => {
-    const b = readFileSync(join(F, 'baseline_444.jpg'));
-    const sof = b.indexOf(Buffer.from([0xff, 0xc0]));
+    const b = fixture('baseline_444.jpg');
+    const sof = indexOfBytes(b, [0xff, 0xc0]);
     const twelve = Uint8Array.from(b);
     twelve[sof + 4] = 12;
     expect(() => datasets.decodeImage(twelve, { name: 'x.jpg' })).toThrow(/^x\.jpg: JPEG: 12-bit samples not supported/);
@@ -60,11 +69,11 @@ describe('JPEG fixtures vs djpeg (libjpeg-turbo)', () => {
     expect(() => datasets.decodeImage(cmyk)).toThrow(/JPEG: 4 components not supported/);
   });
   it('refuses absurd dimensions before allocating, and truncation', () => {
-    const b = Uint8Array.from(readFileSync(join(F, 'baseline_420.jpg')));
-    const sof = Buffer.from(b).indexOf(Buffer.from([0xff, 0xc0]));
+    const b = fixture('baseline_420.jpg');
+    const sof = indexOfBytes(b, [0xff, 0xc0]);
     b[sof + 5] = 0xff; b[sof + 6] = 0xff; b[sof + 7] = 0xff; b[sof + 8] = 0xff;
     expect(() => datasets.decodeImage(b)).toThrow(/JPEG: image is 65535×65535 pixels, above the pixel limit \(at byte \d+\)/);
-    const full = readFileSync(join(F, 'progressive_420.jpg'));
+    const full = fixture('progressive_420.jpg');
     expect(() => datasets.decodeImage(full.subarray(0, full.length - 40))).toThrow(/JPEG: truncated/);
     expect(() => datasets.decodeImage(full.subarray(0, 100))).toThrow(/JPEG: truncated/);
   });
@@ -72,13 +81,13 @@ describe('JPEG fixtures vs djpeg (libjpeg-turbo)', () => {
 
 describe('regressions', () => {
   it('an over-subscribed DHT is refused before it writes past the lookup table (it used to damage the messages and tables kept between calls)', () => {
-    const good = readFileSync(join(F, 'baseline_420.jpg'));
+    const good = fixture('baseline_420.jpg');
     const ref = datasets.decodeImage(good);
     // A DHT for AC table 3 (the last one in memory) claiming 255 codes of length 1.
     const seg = [0xff, 0xc4, (2 + 17 + 255) >> 8, (2 + 17 + 255) & 255, 0x13, 255, ...new Array(15).fill(0), ...new Array(255).fill(0)];
     const bad = Uint8Array.from([0xff, 0xd8, ...seg, 0xff, 0xd9]);
     expect(() => datasets.decodeImage(bad)).toThrow(/^JPEG: Huffman table is over-subscribed \(at byte 6\)$/);
-    expect(Buffer.from(datasets.decodeImage(good).data).equals(Buffer.from(ref.data))).toBe(true);
+    expect(bytesEqual(datasets.decodeImage(good).data, ref.data)).toBe(true);
     expect(() => datasets.decodeImage(good.subarray(0, 300))).toThrow(/^JPEG: truncated/);
   });
 });
@@ -88,8 +97,8 @@ describe('limits', () => {
     const saved = { ...datasets.limits };
     try {
       datasets.limits.maxPixels = 2 ** 32 - 1; // the module caps it at 2^30
-      const b = Uint8Array.from(readFileSync(join(F, 'baseline_444.jpg')));
-      const sof = Buffer.from(b).indexOf(Buffer.from([0xff, 0xc0]));
+      const b = fixture('baseline_444.jpg');
+      const sof = indexOfBytes(b, [0xff, 0xc0]);
       new DataView(b.buffer).setUint16(sof + 5, 32768); // height
       new DataView(b.buffer).setUint16(sof + 7, 32768); // width: 2^30 pixels, allowed
       b[sof + 11] = 0x44; // component 1 sampled 4×4: the coefficient planes need > 2 GiB
@@ -97,7 +106,7 @@ describe('limits', () => {
       new DataView(b.buffer).setUint16(sof + 5, 65535);
       new DataView(b.buffer).setUint16(sof + 7, 65535);
       expect(() => datasets.decodeImage(b)).toThrow(/JPEG: image is 65535×65535 pixels, above the pixel limit/);
-      expect(datasets.decodeImage(readFileSync(join(F, 'gray.jpg'))).width).toBe(37);
+      expect(datasets.decodeImage(fixture('gray.jpg')).width).toBe(37);
     } finally {
       Object.assign(datasets.limits, saved);
     }
@@ -106,17 +115,17 @@ describe('limits', () => {
 
 describe('scan bombs', () => {
   it('scans without data stop at once (corrupt data), and at most 256 scans are decoded', () => {
-    const b = readFileSync(join(F, 'progressive_420.jpg'));
-    const sos = b.indexOf(Buffer.from([0xff, 0xda]));
-    const len = b.readUInt16BE(sos + 2);
+    const b = fixture('progressive_420.jpg');
+    const sos = indexOfBytes(b, [0xff, 0xda]);
+    const len = (b[sos + 2] << 8) | b[sos + 3];
     const head = b.subarray(0, sos);
     const scan = b.subarray(sos, sos + 2 + len); // the SOS header alone, no entropy-coded data
-    const bomb = Buffer.concat([head, ...new Array(300).fill(scan), Buffer.from([0xff, 0xd9])]);
+    const bomb = concatBytes([head, ...new Array<Uint8Array>(300).fill(scan), Uint8Array.of(0xff, 0xd9)]);
     expect(() => datasets.decodeImage(bomb)).toThrow(/^JPEG: corrupt data: a scan stops at a marker before its blocks are complete/);
     // 300 copies of the real first scan (with its data): refused by the scan limit.
-    const next = b.indexOf(Buffer.from([0xff, 0xda]), sos + 2 + len);
+    const next = indexOfBytes(b, [0xff, 0xda], sos + 2 + len);
     const full = b.subarray(sos, next); // the first (DC) scan: header and data, up to the next SOS
-    const many = Buffer.concat([head, ...new Array(300).fill(full), Buffer.from([0xff, 0xd9])]);
+    const many = concatBytes([head, ...new Array<Uint8Array>(300).fill(full), Uint8Array.of(0xff, 0xd9)]);
     expect(() => datasets.decodeImage(many)).toThrow(/^JPEG: more than 256 scans/);
   });
 });
@@ -128,13 +137,13 @@ describe('PNG fixtures vs their source pixels', () => {
   });
   for (const p of manifest.png) {
     it(p.file, () => {
-      const img = datasets.decodeImage(readFileSync(join(F, p.file)));
+      const img = datasets.decodeImage(fixture(p.file));
       expect([img.width, img.height, img.channels]).toEqual([p.width, p.height, p.channels]);
-      expect(Buffer.from(img.data).equals(readFileSync(join(F, p.reference))), `${p.file}: pixels differ from the source`).toBe(true);
+      expect(bytesEqual(img.data, fixture(p.reference)), `${p.file}: pixels differ from the source`).toBe(true);
     });
   }
   it('names the reason for bad input: signature, CRC, truncation, absurd size, bad filter', () => {
-    const b = readFileSync(join(F, 'rgb_8_filter4.png'));
+    const b = fixture('rgb_8_filter4.png');
     const sig = Uint8Array.from(b);
     sig[1] = 0;
     expect(() => datasets.decodeImage(sig)).toThrow(/^image: not a JPEG or PNG file/);
