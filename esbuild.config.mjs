@@ -35,6 +35,46 @@ export const bundles = [
     entryPoints: { 'pugd.browser': 'engine/browser.ts' },
     outdir: 'dist',
     platform: 'browser',
-    external: ['webgpu', 'node:*'],
+    external: ['webgpu'],
+    plugins: [nodeBuiltinStub()],
   },
 ];
+
+// The training page (web/, served by `npm run web`): the page script and its worker. They reach the
+// engine only through engine/browser.ts, which stays an import of the served ./pugd.browser.js, so
+// the page uses the very bundle users import (and one copy of the engine's state).
+export const enginePlugin = {
+  name: 'pugd-engine-external',
+  setup(build) {
+    build.onResolve({ filter: /\/engine\// }, (args) => {
+      if (/\/engine\/browser(\.js|\.ts)?$/.test(args.path)) return { path: './pugd.browser.js', external: true };
+      return { errors: [{ text: `${args.importer}: import the engine through '../engine/browser.js', not '${args.path}' (the page must share the one engine bundle)` }] };
+    });
+  },
+};
+if (existsSync('web/worker.ts')) {
+  bundles.push({
+    ...common,
+    entryPoints: { app: 'web/app.ts', worker: 'web/worker.ts' },
+    outdir: 'dist/web',
+    platform: 'browser',
+    plugins: [enginePlugin],
+  });
+}
+
+// Node-only paths of shared code (datasets reading folders, loader worker_threads) reach Node
+// built-ins with dynamic import() behind a Node check. In the browser bundle each such import becomes
+// a module that throws when loaded, so the bundle names no `node:` module at all (bundlers that
+// consume it choke on those) and a path that should be unreachable says so if it is reached.
+function nodeBuiltinStub() {
+  return {
+    name: 'pugd-node-builtin-stub',
+    setup(build) {
+      build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'pugd-node-stub' }));
+      build.onLoad({ filter: /.*/, namespace: 'pugd-node-stub' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`pugd (browser bundle): ${args.path} is a Node built-in, not available in a browser`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}

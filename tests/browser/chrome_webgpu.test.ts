@@ -22,7 +22,7 @@ const bundle = new URL('../../dist/pugd.browser.js', import.meta.url);
 // Runs in the page. Kept dependency-free; every number it returns is compared across backends.
 const pageScript = `
 import * as p from '/pugd.browser.js';
-const out = { info: {}, runs: {} };
+const out = { info: {}, runs: {}, isolated: self.crossOriginIsolated };
 try {
   for (const be of ['webgpu', 'wasm']) {
     await p.setBackend(be);
@@ -70,7 +70,7 @@ try {
 await fetch('/result', { method: 'POST', body: JSON.stringify(out) });
 `;
 
-type PageResult = { info: Record<string, { name: string; description: string; adapter?: { vendor: string; architecture: string } }>; runs: Record<string, Record<string, number | number[]>>; error?: string };
+type PageResult = { isolated: boolean; info: Record<string, { name: string; description: string; threads?: number; adapter?: { vendor: string; architecture: string } }>; runs: Record<string, Record<string, number | number[]>>; error?: string };
 
 async function runPage(): Promise<PageResult> {
   const js = readFileSync(bundle);
@@ -133,6 +133,10 @@ describe.skipIf(skip)('browser bundle in headless Chromium (navigator.gpu)', () 
     console.log(`chrome: ${r.info.webgpu.description}; losses ${(r.runs.webgpu.losses as number[]).map((v) => v.toFixed(4)).join(' ')}`);
     expect(r.info.webgpu.name).toBe('webgpu');
     expect(r.info.webgpu.adapter?.vendor, 'adapter seen by the page').toBeTruthy();
+    // This page is served without COOP/COEP: no SharedArrayBuffer, so WASM runs single-threaded (the
+    // isolated pages of the browser project and the training page run it multithreaded).
+    expect(r.isolated).toBe(false);
+    expect(r.info.wasm.threads).toBe(1);
     const [gpu, cpu] = [r.runs.webgpu, r.runs.wasm];
     for (const k of ['conv', 'dw', 'dfc', 'dgamma', 'losses'] as const) close(`chrome ${k}`, gpu[k] as number[], cpu[k] as number[]);
     close('chrome loss0', [gpu.loss0 as number], [cpu.loss0 as number]);
