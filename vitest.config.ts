@@ -32,11 +32,11 @@ const browserSuites = [
   'tests/engine/**/*.test.ts', // autograd, flat memory over 100 steps, same seed → same bits
   'tests/webgpu/cross_backend.test.ts', // every registry kernel, webgpu vs wasm, on navigator.gpu
   'tests/webgpu/mechanics.test.ts',
-  'tests/optim/**/*.test.ts', // PUGD golden vectors and the other optimizer suites
+  'tests/optim/**/*.test.ts', // PUGD golden vectors, optimizers vs float64, protocol, LR schedules
   'tests/datasets/images.test.ts', // JPEG and PNG decoders (and inflate, through PNG) on the fixtures
-  'tests/**/*.browser.test.ts', // browser-only: bundle, page worker, checkpoints Node ↔ browser
 ];
-// Node only: tests/api.test.ts and tests/cli (the built Node package and CLI); tests/webgpu/readback
+// Node only: tests/api.test.ts, tests/optim/{api,docs} and tests/cli (the built Node package, docs
+// read from disk, the CLI); tests/webgpu/readback
 // (counts Dawn's mapAsync), tests/webgpu/errors (swaps backend factories, Dawn-specific device loss);
 // tests/wgsl/compile (reads wgsl/ with node:fs; every browser suite that creates the backend compiles
 // the same WGSL); tests/datasets/{real,loader,fuzz} (tens of MB of real data, worker_threads, 10⁴
@@ -72,7 +72,6 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['tests/**/*.test.ts'],
-          exclude: ['tests/**/*.browser.test.ts'],
           setupFiles: ['tests/setup.ts'],
           pool: 'forks',
         },
@@ -83,6 +82,8 @@ export default defineConfig({
             test: {
               name: 'chromium',
               include: browserSuites,
+              // api/docs: the built Node package, and docs read with node:fs.
+              exclude: ['tests/optim/{api,docs}.test.ts'],
               setupFiles: ['tests/browser.setup.ts'],
               provide: { pugdPlatform: { env: pugdEnv, projectRoot: root } },
               // One file at a time: each creates its own GPU device in the one GPU process, and the

@@ -1,9 +1,10 @@
-// Browser smoke test of the datasets API (not part of npm test: it needs Chromium — Debian's
-// `chromium` package). Serves the project on 127.0.0.1, loads dist/pugd.browser.js in headless
-// Chromium, and checks there what Node computes here: a JPEG decode, ImageFolder read from a tar.gz
-// given as a Blob and as a URL, and a DataLoader batch assembled by 2 Web Workers (bit-identical to
-// Node's, and to 0 workers). Run twice: cross-origin isolated (SharedArrayBuffer store) and not
-// (store copied to workers). Also: a File[] directory pick, and decodeImage before ready().
+// Browser smoke test of the datasets API (npm test runs it through tests/datasets/browser_smoke.test.ts
+// with the Chromium that scripts/chromium.ts finds; alone it takes CHROME_PATH or `chromium` on PATH).
+// Serves the project on 127.0.0.1, loads dist/pugd.browser.js in headless Chromium, and checks there
+// what Node computes here: a JPEG decode, ImageFolder read from a tar.gz given as a Blob and as a
+// URL, and a DataLoader batch assembled by 2 Web Workers (bit-identical to Node's, and to 0 workers).
+// Run twice: cross-origin isolated (SharedArrayBuffer store) and not (store copied to workers).
+// Also: a File[] directory pick, and decodeImage before ready().
 // Usage: npm run build && node scripts/browser_smoke.mjs
 import { createServer } from 'node:http';
 import { readFile, mkdtemp, rm, mkdir, copyFile } from 'node:fs/promises';
@@ -105,7 +106,8 @@ const port = server.address().port;
 function chromium() {
   return new Promise((resolve, reject) => {
     const dir = join(tmp, `profile-${Date.now()}`);
-    const p = spawn('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${dir}`, `http://127.0.0.1:${port}/smoke.html`], { stdio: 'ignore' });
+    // CHROME_PATH: tests/datasets/browser_smoke.test.ts passes the Chromium scripts/chromium.ts found.
+    const p = spawn(process.env.CHROME_PATH ?? 'chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', `--user-data-dir=${dir}`, `http://127.0.0.1:${port}/smoke.html`], { stdio: 'ignore' });
     const timer = setTimeout(() => {
       onResult = null;
       p.kill('SIGKILL');
