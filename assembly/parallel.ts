@@ -1,0 +1,62 @@
+// Per-thread state of a kernel call: which thread this instance is, how many threads share the call,
+// and where this thread's scratch memory starts.
+//
+// Every thread (the main thread and each worker of engine/backends/wasm_threads.ts) has its own
+// instance of the module over one shared memory, so these module globals are per thread. The backend
+// sets them before every call (`set_thread`); in the single-threaded build they stay 0, 1 and the
+// arena pointer.
+//
+// Determinism rule for every kernel: a thread's share is a set of *output* elements (rows, tiles,
+// images, channels), never a slice of a reduction axis, and the arithmetic for one output element is
+// the same whichever thread computes it. So results are bit-identical for any thread count.
+//
+// Not handled here: waking and joining threads (JS side, with Atomics on a control block).
+
+let tid_: i32 = 0;
+let nthreads_: i32 = 1;
+let scratch_: usize = 0;
+
+/** Called by the backend before each kernel call, on each participating thread. */
+export function set_thread(tid: i32, nthreads: i32, scratch: usize): void {
+  tid_ = tid;
+  nthreads_ = nthreads;
+  scratch_ = scratch;
+}
+
+@inline export function threadIndex(): i32 {
+  return tid_;
+}
+
+@inline export function threadCount(): i32 {
+  return nthreads_;
+}
+
+/** This thread's scratch block (size given by the kernel's `<name>_scratch` export, 64-byte aligned). */
+@inline export function scratchBase(): usize {
+  return scratch_;
+}
+
+/** Result of `share`: this thread's half-open range [shareLo, shareHi). */
+export let shareLo: i32 = 0;
+export let shareHi: i32 = 0;
+
+/**
+ * Splits [0, total) into threadCount() contiguous ranges whose boundaries are multiples of `align`
+ * (except the end), as evenly as possible in units of `align`; stores this thread's range.
+ */
+export function share(total: i32, align: i32): void {
+  const nt = nthreads_;
+  if (nt <= 1) {
+    shareLo = 0;
+    shareHi = total;
+    return;
+  }
+  const units = (total + align - 1) / align;
+  const per = units / nt;
+  const rem = units % nt;
+  const t = tid_;
+  const start = t * per + min<i32>(t, rem);
+  const count = per + (t < rem ? 1 : 0);
+  shareLo = min<i32>(total, start * align);
+  shareHi = min<i32>(total, (start + count) * align);
+}

@@ -1,0 +1,317 @@
+// Worker threads for the WASM backend: a fixed pool of workers, each with its own instance of the
+// threads build of the kernels (build/kernels-mt.wasm) over the backend's shared WebAssembly.Memory.
+//
+// Protocol (one control block, a SharedArrayBuffer, Int32 slots below): the main thread writes the
+// kernel index, thread count, arguments and scratch arena, bumps SEQ and notifies; every worker wakes,
+// acknowledges (ACK + its index), runs its share of the kernel (kernels split their outputs by
+// `set_thread(tid, n, scratch)`, see assembly/parallel.ts), decrements PENDING and the last one
+// notifies. The main thread runs share 0 meanwhile and then waits for PENDING = 0. No work is ever
+// split over a reduction axis, so results do not depend on the thread count.
+//
+// Workers: Node's worker_threads (created with `eval`, unref'd so they never keep a process alive) or
+// Web Workers from a Blob URL (browsers, only when `crossOriginIsolated`, which SharedArrayBuffer
+// needs). The worker code is the function `workerBody` below, shipped as its source text, so the
+// bundle stays one file. Nothing can hang: a worker that does not acknowledge a job within
+// ACK_TIMEOUT_MS is reported as dead with an error, and a kernel that fails in a worker is rethrown on
+// the main thread with the worker's message.
+//
+// Not handled: more than MAX_ARGS kernel arguments; resizing a pool (a new pool replaces it).
+
+const SEQ = 0;
+const PENDING = 1;
+const FN = 2;
+const NTHREADS = 3;
+const NARGS = 4;
+const ERROR = 5;
+const QUIT = 6;
+const ACK = 16; // ACK + tid, tid < 64
+const ARGS_OFFSET = 512; // Float64 args, then scratch base and per-thread bytes
+const MAX_ARGS = 32;
+const MSG_OFFSET = 1024;
+const MSG_BYTES = 3072;
+const CTRL_BYTES = MSG_OFFSET + MSG_BYTES;
+/** Upper bound on the number of threads (ACK slots). */
+export const MAX_THREADS = 64;
+const ACK_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 30_000;
+
+interface InitMessage {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  ctrl: SharedArrayBuffer;
+  tid: number;
+  names: string[];
+}
+
+/**
+ * The worker's whole program. It runs from its source text (`String(workerBody)`), so it must not
+ * refer to anything outside itself; `post` and `onInit` adapt it to Node or the browser.
+ */
+function workerBody(post: (m: unknown) => void, onInit: (h: (m: InitMessage) => void) => void): void {
+  onInit((init) => {
+    let ex: Record<string, unknown>;
+    try {
+      const inst = new WebAssembly.Instance(init.module, {
+        env: {
+          memory: init.memory,
+          abort() {
+            throw new Error('wasm kernel aborted');
+          },
+        },
+      });
+      ex = inst.exports as Record<string, unknown>;
+    } catch (e) {
+      post({ error: `could not instantiate the kernels in a worker: ${(e as Error).message}` });
+      return;
+    }
+    const fns = init.names.map((n) => ex[n] as (...a: number[]) => void);
+    const setThread = ex.set_thread as (tid: number, n: number, scratch: number) => void;
+    const ctrl = new Int32Array(init.ctrl, 0, 64);
+    const args = new Float64Array(init.ctrl, 512, 34);
+    const msg = new Uint8Array(init.ctrl, 1024, 3072);
+    const tid = init.tid;
+    // Read the job counter before saying ready: the first job may be posted right after.
+    let seen = Atomics.load(ctrl, 0);
+    post({ ready: true });
+    for (;;) {
+      Atomics.wait(ctrl, 0, seen);
+      const seq = Atomics.load(ctrl, 0);
+      if (seq === seen) continue;
+      seen = seq;
+      if (Atomics.load(ctrl, 6) !== 0) break;
+      Atomics.store(ctrl, 16 + tid, seq);
+      const nt = ctrl[3];
+      if (tid < nt) {
+        try {
+          const n = ctrl[4];
+          const a: number[] = new Array(n);
+          for (let i = 0; i < n; i++) a[i] = args[i];
+          setThread(tid, nt, args[32] + tid * args[33]);
+          fns[ctrl[2]](...a);
+        } catch (e) {
+          if (Atomics.compareExchange(ctrl, 5, 0, tid + 1) === 0) {
+            const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, 3071);
+            msg.fill(0);
+            msg.set(bytes);
+          }
+        }
+      }
+      if (Atomics.sub(ctrl, 1, 1) === 1) Atomics.notify(ctrl, 1);
+    }
+  });
+}
+
+/** What creating workers needs from the host: Node's worker_threads or the browser's Worker. */
+interface WorkerHandle {
+  ready: Promise<void>;
+  terminate(): void;
+}
+
+const dynamicImport = (spec: string): Promise<unknown> => import(/* @vite-ignore */ spec);
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node;
+}
+
+/** Why this environment cannot run worker threads over shared memory, or null if it can. */
+export function threadsUnavailableReason(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
+  if (typeof Atomics === 'undefined') return 'Atomics is not available';
+  if (isNode()) return null;
+  if (typeof Worker === 'undefined') return 'Web Workers are not available';
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) {
+    return 'the page is not crossOriginIsolated (serve it with COOP: same-origin and COEP: require-corp)';
+  }
+  return null;
+}
+
+/** Cores the host reports (Node: os.availableParallelism; browsers: navigator.hardwareConcurrency). */
+export async function availableCores(): Promise<number> {
+  if (isNode()) {
+    try {
+      const os = (await dynamicImport('node:os')) as { availableParallelism?: () => number; cpus: () => unknown[] };
+      return os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+    } catch {
+      return 1;
+    }
+  }
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return typeof n === 'number' && n >= 1 ? n : 1;
+}
+
+function readyPromise(on: (ok: () => void, fail: (why: string) => void) => void, tid: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`wasm: worker thread ${tid} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    on(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (why) => {
+        clearTimeout(timer);
+        reject(new Error(`wasm: worker thread ${tid} failed to start: ${why}`));
+      },
+    );
+  });
+}
+
+async function spawn(init: InitMessage): Promise<WorkerHandle> {
+  const body = String(workerBody);
+  if (isNode()) {
+    const wt = (await dynamicImport('node:worker_threads')) as typeof import('node:worker_threads');
+    const src =
+      `const { parentPort } = require('node:worker_threads');\n` +
+      `(${body})((m) => parentPort.postMessage(m), (h) => parentPort.once('message', h));\n`;
+    const w = new wt.Worker(src, { eval: true, name: `pugd-wasm-${init.tid}` });
+    const ready = readyPromise((ok, fail) => {
+      w.on('message', (m: { ready?: boolean; error?: string }) => (m.ready ? ok() : fail(m.error ?? 'unknown message')));
+      w.once('error', (e) => fail(e.message));
+      w.once('exit', (code) => fail(`exited with code ${code}`));
+    }, init.tid);
+    w.postMessage(init);
+    await ready;
+    w.removeAllListeners('message');
+    w.removeAllListeners('exit');
+    w.unref();
+    return { ready, terminate: () => void w.terminate() };
+  }
+  const src = `(${body})((m) => postMessage(m), (h) => { onmessage = (e) => h(e.data); });\n`;
+  const url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+  const w = new Worker(url, { name: `pugd-wasm-${init.tid}` });
+  const ready = readyPromise((ok, fail) => {
+    w.onmessage = (e: MessageEvent) => (e.data?.ready ? ok() : fail(e.data?.error ?? 'unknown message'));
+    w.onerror = (e: ErrorEvent) => fail(e.message);
+  }, init.tid);
+  w.postMessage(init);
+  try {
+    await ready;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+  return { ready, terminate: () => w.terminate() };
+}
+
+/** Whether this thread may block in Atomics.wait (not on a browser's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ThreadPool {
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly msg: Uint8Array;
+  private readonly workers: WorkerHandle[] = [];
+  private seq = 0;
+  private readonly block = canBlock();
+  /** Set when a worker stopped answering; the backend then runs single-threaded. */
+  broken: string | null = null;
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    private readonly names: string[],
+    private readonly sab: SharedArrayBuffer,
+  ) {
+    this.ctrl = new Int32Array(sab, 0, 64);
+    this.args = new Float64Array(sab, ARGS_OFFSET, MAX_ARGS + 2);
+    this.msg = new Uint8Array(sab, MSG_OFFSET, MSG_BYTES);
+  }
+
+  /**
+   * Starts a pool with `workers` threads besides the caller's (0 = none). A pool never changes size:
+   * to change the thread count, dispose it and start another (its control block is fresh, so a
+   * stopping worker can never pick up a later job).
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, names: string[], workers: number): Promise<ThreadPool> {
+    if (workers + 1 > MAX_THREADS) throw new Error(`wasm: at most ${MAX_THREADS} threads are supported, asked for ${workers + 1}`);
+    const pool = new ThreadPool(module, memory, names, new SharedArrayBuffer(CTRL_BYTES));
+    const started: Promise<WorkerHandle>[] = [];
+    for (let tid = 1; tid <= workers; tid++) started.push(spawn({ module, memory, ctrl: pool.sab, tid, names }));
+    const results = await Promise.allSettled(started);
+    for (const r of results) if (r.status === 'fulfilled') pool.workers.push(r.value);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) {
+      pool.dispose();
+      throw failed.reason;
+    }
+    return pool;
+  }
+
+  /** Worker threads (the calling thread is thread 0 and is not counted). */
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /**
+   * Runs kernel `fn` on `nthreads` threads (≤ size + 1): workers 1..nthreads−1 and `main` (thread 0)
+   * on this thread; returns when all have finished. Throws the first failure.
+   */
+  run(fn: number, name: string, args: readonly number[], nthreads: number, scratch: number, perThread: number, main: () => void): void {
+    if (args.length > MAX_ARGS) throw new Error(`wasm: ${name} has ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
+    const c = this.ctrl;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i];
+    this.args[MAX_ARGS] = scratch;
+    this.args[MAX_ARGS + 1] = perThread;
+    c[FN] = fn;
+    c[NTHREADS] = nthreads;
+    c[NARGS] = args.length;
+    c[ERROR] = 0;
+    Atomics.store(c, PENDING, this.workers.length);
+    const seq = (this.seq = (this.seq + 1) | 0);
+    Atomics.store(c, SEQ, seq);
+    Atomics.notify(c, SEQ);
+    let mainError: unknown = null;
+    try {
+      main();
+    } catch (e) {
+      mainError = e;
+    }
+    this.join(seq, name);
+    if (mainError) throw mainError;
+    const failed = Atomics.load(c, ERROR);
+    if (failed) {
+      const end = this.msg.indexOf(0);
+      const text = new TextDecoder().decode(this.msg.slice(0, end < 0 ? MSG_BYTES : end));
+      throw new Error(`wasm: ${name} failed on worker thread ${failed - 1}: ${text}`);
+    }
+  }
+
+  private join(seq: number, name: string): void {
+    const c = this.ctrl;
+    const t0 = Date.now();
+    let spins = 0;
+    for (;;) {
+      const v = Atomics.load(c, PENDING);
+      if (v === 0) return;
+      if (this.block) Atomics.wait(c, PENDING, v, 1000);
+      else if (++spins % 4096 !== 0) continue;
+      if (Date.now() - t0 > ACK_TIMEOUT_MS) {
+        const silent = this.workers.map((_, i) => i + 1).filter((tid) => Atomics.load(c, ACK + tid) !== seq);
+        if (silent.length) {
+          this.broken = `worker thread(s) ${silent.join(', ')} stopped responding`;
+          this.stopAll();
+          throw new Error(`wasm: ${name}: ${this.broken} (no answer within ${ACK_TIMEOUT_MS / 1000} s); continuing single-threaded`);
+        }
+      }
+    }
+  }
+
+  private stopAll(): void {
+    if (this.workers.length === 0) return;
+    Atomics.store(this.ctrl, QUIT, 1);
+    Atomics.store(this.ctrl, SEQ, (this.seq = (this.seq + 1) | 0));
+    Atomics.notify(this.ctrl, SEQ);
+    for (const w of this.workers) w.terminate();
+    this.workers.length = 0;
+  }
+
+  /** Stops the workers. The pool is unusable afterwards. */
+  dispose(): void {
+    this.stopAll();
+  }
+}
