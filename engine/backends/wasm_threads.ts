@@ -159,9 +159,11 @@ async function spawn(init: InitMessage): Promise<WorkerHandle> {
   const body = String(workerBody);
   if (isNode()) {
     const wt = (await dynamicImport('node:worker_threads')) as typeof import('node:worker_threads');
+    // import() works whether Node evaluates this as CommonJS or as a module (--input-type=module is
+    // inherited by workers); the init message waits in the port until the listener is attached.
     const src =
-      `const { parentPort } = require('node:worker_threads');\n` +
-      `(${body})((m) => parentPort.postMessage(m), (h) => parentPort.once('message', h));\n`;
+      `import('node:worker_threads').then(({ parentPort }) =>\n` +
+      `  (${body})((m) => parentPort.postMessage(m), (h) => parentPort.once('message', h)));\n`;
     const w = new wt.Worker(src, { eval: true, name: `pugd-wasm-${init.tid}` });
     const ready = readyPromise((ok, fail) => {
       w.on('message', (m: { ready?: boolean; error?: string }) => (m.ready ? ok() : fail(m.error ?? 'unknown message')));
