@@ -103,28 +103,37 @@ export function conv2d_bwd_x_scratch(N: i32, C: i32, H: i32, W: i32, K: i32, R: 
   return align64(gemmScratchBytes(CRS, P * Q, K)) + align64(<usize>CRS * <usize>(P * Q) << 2);
 }
 
-/** dx[c0..c1) of one image from col [CRS, PQ]: each dx sums the col entries of the windows covering it. */
+/**
+ * dx[c0..c1) of one image from col [CRS, PQ]: dx[c,h,w] = Σ_{r,s} col[(c,r,s), p, q] over the windows
+ * (p,q) that cover (h,w). Accumulated tap by tap, (r,s) in increasing order for every element (the
+ * order a gather would use), with no division in the loops.
+ */
 function col2im(col: usize, dx: usize, c0: i32, c1: i32, H: i32, W: i32, R: i32, S: i32, P: i32, Q: i32,
   strideH: i32, strideW: i32, padH: i32, padW: i32): void {
   const PQ = P * Q;
+  const plane = <usize>(H * W) << 2;
+  // Output columns q whose w = q·strideW − padW + s lies in [0, W): q ∈ [qlo(s), qhi(s)).
   for (let c = c0; c < c1; c++) {
-    for (let h = 0; h < H; h++) {
-      for (let x = 0; x < W; x++) {
-        let acc: f32 = 0;
-        for (let r = 0; r < R; r++) {
-          const ph = h + padH - r;
-          if (ph < 0 || ph % strideH != 0) continue;
-          const p = ph / strideH;
-          if (p >= P) continue;
-          for (let s = 0; s < S; s++) {
-            const qw = x + padW - s;
-            if (qw < 0 || qw % strideW != 0) continue;
-            const q = qw / strideW;
-            if (q >= Q) continue;
-            acc += load<f32>(col + ((<usize>((c * R + r) * S + s) * <usize>PQ + <usize>(p * Q + q)) << 2));
+    const dplane = dx + <usize>c * plane;
+    memory.fill(dplane, 0, plane);
+    for (let r = 0; r < R; r++) {
+      for (let s = 0; s < S; s++) {
+        const src = col + (<usize>((c * R + r) * S + s) * <usize>PQ << 2);
+        let qlo = 0;
+        while (qlo < Q && qlo * strideW - padW + s < 0) qlo++;
+        let qhi = Q;
+        while (qhi > qlo && (qhi - 1) * strideW - padW + s >= W) qhi--;
+        for (let p = 0; p < P; p++) {
+          const h = p * strideH - padH + r;
+          if (h < 0 || h >= H) continue;
+          const srow = src + (<usize>(p * Q) << 2);
+          let d = dplane + (<usize>(h * W + qlo * strideW - padW + s) << 2);
+          const step = <usize>strideW << 2;
+          for (let q = qlo; q < qhi; q++) {
+            store<f32>(d, load<f32>(d) + load<f32>(srow + (<usize>q << 2)));
+            d += step;
           }
         }
-        store<f32>(dx + (<usize>((c * H + h) * W + x) << 2), acc);
       }
     }
   }
