@@ -1,6 +1,9 @@
 // BatchNorm kernels (twin of wgsl/batchnorm2d.wgsl; op, letters and formulas in
 // engine/ops/batchnorm2d.ts). x [N,C,HW]; per-channel vectors [C]. Per-channel sums run over n, then
 // over the HW plane (f32x4 partial sums per plane, accumulated in f64): a fixed order.
+// Threads split the channels: each channel's statistics and values are computed by one thread.
+
+import { share, shareHi, shareLo, threadIndex } from './parallel';
 
 @inline function planeSum(p: usize, HW: i32): f64 {
   let s = f32x4.splat(0);
@@ -30,7 +33,8 @@
 /** Per-channel mean and biased variance (two passes). */
 export function bn_stats(x: usize, mean: usize, vari: usize, N: i32, C: i32, HW: i32): void {
   const M = <f64>N * <f64>HW;
-  for (let c = 0; c < C; c++) {
+  share(C, 1);
+  for (let c = shareLo; c < shareHi; c++) {
     let s: f64 = 0;
     for (let n = 0; n < N; n++) s += planeSum(x + (<usize>((n * C + c) * HW) << 2), HW);
     const mu = <f32>(s / M);
@@ -43,7 +47,8 @@ export function bn_stats(x: usize, mean: usize, vari: usize, N: i32, C: i32, HW:
 
 /** y = γ·(x − mean)/√(var + eps) + β. */
 export function bn_fwd(x: usize, mean: usize, vari: usize, gamma: usize, beta: usize, y: usize, N: i32, C: i32, HW: i32, eps: f32): void {
-  for (let c = 0; c < C; c++) {
+  share(C, 1);
+  for (let c = shareLo; c < shareHi; c++) {
     const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + (<usize>c << 2)) + eps);
     const scale: f32 = load<f32>(gamma + (<usize>c << 2)) * invstd;
     const shift: f32 = load<f32>(beta + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)) * scale;
@@ -66,6 +71,7 @@ export function bn_fwd(x: usize, mean: usize, vari: usize, gamma: usize, beta: u
 
 /** running ← (1 − m)·running + m·batch; the variance term is scaled by unbias = M/(M−1). */
 export function bn_running(mean: usize, vari: usize, runningMean: usize, runningVar: usize, C: i32, momentum: f32, unbias: f32): void {
+  if (threadIndex() != 0) return;
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 2;
     store<f32>(runningMean + o, (1 - momentum) * load<f32>(runningMean + o) + momentum * load<f32>(mean + o));
@@ -75,7 +81,8 @@ export function bn_running(mean: usize, vari: usize, runningMean: usize, running
 
 /** dgamma = Σ dy·x̂, dbeta = Σ dy per channel. */
 export function bn_bwd_reduce(x: usize, dy: usize, mean: usize, vari: usize, dgamma: usize, dbeta: usize, N: i32, C: i32, HW: i32, eps: f32): void {
-  for (let c = 0; c < C; c++) {
+  share(C, 1);
+  for (let c = shareLo; c < shareHi; c++) {
     const mu = load<f32>(mean + (<usize>c << 2));
     const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + (<usize>c << 2)) + eps);
     const muv = f32x4.splat(mu);
@@ -115,7 +122,8 @@ export function bn_bwd_reduce(x: usize, dy: usize, mean: usize, vari: usize, dga
 export function bn_bwd_dx(x: usize, dy: usize, mean: usize, vari: usize, gamma: usize, dgamma: usize, dbeta: usize, dx: usize,
   N: i32, C: i32, HW: i32, eps: f32, training: i32): void {
   const M: f32 = <f32>N * <f32>HW;
-  for (let c = 0; c < C; c++) {
+  share(C, 1);
+  for (let c = shareLo; c < shareHi; c++) {
     const o4 = <usize>c << 2;
     const mu = load<f32>(mean + o4);
     const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + o4) + eps);

@@ -115,6 +115,8 @@ export class WasmBackend implements Backend {
   private arenaPtr = 0;
   private arenaCls = 0;
   private profile_: Map<string, KernelProfile> | null = null;
+  private minBytesGemm = PARALLEL_MIN_BYTES_GEMM;
+  private minBytesStream = PARALLEL_MIN_BYTES_STREAM;
 
   private constructor(
     instance: WebAssembly.Instance,
@@ -220,6 +222,15 @@ export class WasmBackend implements Backend {
     return out;
   }
 
+  /**
+   * @internal Operand bytes from which calls use all threads (GEMM kernels / streaming kernels);
+   * tests pass 0 to run every kernel split over the threads. No argument: back to the defaults.
+   */
+  setParallelMinBytes(gemm = PARALLEL_MIN_BYTES_GEMM, stream = PARALLEL_MIN_BYTES_STREAM): void {
+    this.minBytesGemm = gemm;
+    this.minBytesStream = stream;
+  }
+
   /** @internal Bytes held by the scratch arena (not counted in liveBytes). */
   get scratchBytes(): number {
     return this.arenaCls;
@@ -321,7 +332,7 @@ export class WasmBackend implements Backend {
     this.counters.dispatches++;
     const scratchFn = this.scratchFns[idx];
     const pool = this.pool;
-    const nt = pool && pool.size > 0 && bytes >= (scratchFn ? PARALLEL_MIN_BYTES_GEMM : PARALLEL_MIN_BYTES_STREAM) ? this.threads : 1;
+    const nt = pool && pool.size > 0 && bytes >= (scratchFn ? this.minBytesGemm : this.minBytesStream) ? this.threads : 1;
     let perThread = 0;
     if (scratchFn) {
       perThread = Math.ceil((scratchFn(...args.slice(nbuf)) >>> 0) / ALIGN) * ALIGN;
