@@ -37,6 +37,8 @@ export const A_ROW: i32 = 0;
 export const A_COL: i32 = 1;
 /** conv2d dx weights: A[c, (k,r,s)] = w[k, c, R−1−r, S−1−s] for w [K',C',R,S] (C' = gWC). */
 export const A_WFLIP: i32 = 2;
+/** Already packed by `prepackA` (aLd = the packed row span): reused across a conv's images. */
+export const A_PACKED: i32 = 3;
 
 /** B[d,j] = b[d·ldb + j]. */
 export const B_ROW: i32 = 0;
@@ -63,6 +65,9 @@ let gS: i32 = 0;
 let gSh: i32 = 1;
 let gSw: i32 = 1;
 let gQ: i32 = 0;
+// Byte offsets c·Hp·Wp + r·Wp + s of each im2col row d (B_IM2COL with strideW 1), or 0: with it the
+// micro-kernel reads B straight from the padded image and B is not packed at all.
+let gTable: usize = 0;
 
 export function setA(mode: i32, ptr: usize, ld: i32): void {
   aMode = mode;
@@ -89,6 +94,53 @@ export function setConvGeometry(wC: i32, Hp: i32, Wp: i32, R: i32, S: i32, sh: i
   gSh = sh;
   gSw = sw;
   gQ = Q;
+}
+
+/**
+ * B_IM2COL with unit column stride: builds the row-offset table (D i32 at `dst`, from the geometry
+ * set by setConvGeometry) and makes the GEMM read 8-column panels that lie in one output row straight
+ * from the image. `dst` = 0 switches this off.
+ */
+export function setIm2colTable(dst: usize, D: i32): void {
+  gTable = dst;
+  if (dst == 0) return;
+  const HpWp = gHp * gWp;
+  let c = 0, r = 0, s = 0;
+  for (let d = 0; d < D; d++) {
+    store<i32>(dst + (<usize>d << 2), (c * HpWp + r * gWp + s) << 2);
+    if (++s == gS) {
+      s = 0;
+      if (++r == gR) {
+        r = 0;
+        c++;
+      }
+    }
+  }
+}
+
+/** Whether the B_IM2COL panel of columns [j, j+cols) is read in place (see setIm2colTable). */
+@inline function directPanel(j: i32, cols: i32): bool {
+  if (gTable == 0 || cols != NR) return false;
+  const q0 = j % gQ;
+  return q0 + NR <= gQ;
+}
+
+/** Bytes `prepackA` fills for rows [i0, i1) over the reduction D. */
+export function packedABytes(i0: i32, i1: i32, D: i32): usize {
+  return <usize>roundUp(max<i32>(0, i1 - i0), MR) * <usize>D << 2;
+}
+
+/**
+ * Packs rows [i0, i1) of the current A operand over the whole reduction D into `dst`, slice by KC
+ * slice, and switches A to A_PACKED: conv2d packs its weights once per call instead of once per image.
+ */
+export function prepackA(i0: i32, i1: i32, D: i32, dst: usize): void {
+  const span = roundUp(max<i32>(0, i1 - i0), MR);
+  for (let pc = 0; pc < D; pc += KC) {
+    const kc = min<i32>(KC, D - pc);
+    packA(i0, i1 - i0, pc, kc, dst + (<usize>pc * <usize>span << 2));
+  }
+  setA(A_PACKED, dst, span);
 }
 
 @inline function roundUp(x: i32, m: i32): i32 {
@@ -259,7 +311,7 @@ function packB(d0: i32, kc: i32, j0: i32, nc: i32, dst: usize, offs: usize): voi
         }
       }
     } else if (bMode == B_IM2COL) {
-      packIm2col(d0, kc, j, cols, dst, offs);
+      if (!directPanel(j, cols)) packIm2col(d0, kc, j, cols, dst, offs);
     } else {
       packIm2colT(d0, kc, j, cols, dst);
     }
@@ -453,6 +505,70 @@ function packIm2colT(d0: i32, kc: i32, j: i32, cols: i32, dst: usize): void {
 }
 
 /**
+ * As micro4x8, B read in place: B row d of the panel is the 8 floats at img + table[d] (bytes), where
+ * img already points at the panel's first output position in the padded image.
+ */
+@inline function micro4x8i(ap: usize, img: usize, table: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const bp = img + <usize>load<i32>(table);
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    table += 4;
+  }
+  const c1 = c + ldc;
+  const c2 = c1 + ldc;
+  const c3 = c2 + ldc;
+  if (acc) {
+    c00 = f32x4.add(c00, v128.load(c));
+    c01 = f32x4.add(c01, v128.load(c, 16));
+    c10 = f32x4.add(c10, v128.load(c1));
+    c11 = f32x4.add(c11, v128.load(c1, 16));
+    c20 = f32x4.add(c20, v128.load(c2));
+    c21 = f32x4.add(c21, v128.load(c2, 16));
+    c30 = f32x4.add(c30, v128.load(c3));
+    c31 = f32x4.add(c31, v128.load(c3, 16));
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c1, c10);
+  v128.store(c1, c11, 16);
+  v128.store(c2, c20);
+  v128.store(c2, c21, 16);
+  v128.store(c3, c30);
+  v128.store(c3, c31, 16);
+}
+
+/**
+ * Edge tile: the full kernel on a 4×8 copy of C (`tile`), then the valid rows×cols written back.
+ * `table` ≠ 0: B read in place (micro4x8i).
+ */
+function edgeTile(ap: usize, bp: usize, table: usize, kc: i32, cp: usize, ldcb: usize, rows: i32, cols: i32, acc: bool, tile: usize): void {
+  if (acc) {
+    for (let t = 0; t < rows; t++)
+      for (let u = 0; u < cols; u++) store<f32>(tile + (<usize>(t * NR + u) << 2), load<f32>(cp + <usize>t * ldcb + (<usize>u << 2)));
+  }
+  if (table) micro4x8i(ap, bp, table, kc, tile, <usize>NR << 2, acc);
+  else micro4x8(ap, bp, kc, tile, <usize>NR << 2, acc);
+  for (let t = 0; t < rows; t++)
+    for (let u = 0; u < cols; u++) store<f32>(cp + <usize>t * ldcb + (<usize>u << 2), load<f32>(tile + (<usize>(t * NR + u) << 2)));
+}
+
+/**
  * C[i0..i1, j0..j1] (+)= A·B over the whole reduction D, with the operands set by setA/setB.
  * `accumulate`: add to C's current values (else C is overwritten). `ws`: scratch of
  * gemmScratchBytes(M, N, D) bytes. Rows/columns outside [0,M)×[0,N) are never touched.
@@ -476,25 +592,29 @@ export function gemm(D: i32, c: usize, ldc: i32, accumulate: bool, i0: i32, i1: 
       packB(pc, kc, jc, nc, bbuf, offs);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min<i32>(MC, i1 - ic);
-        packA(ic, mc, pc, kc, abuf);
+        let abuf_ = abuf;
+        if (aMode == A_PACKED) abuf_ = aPtr + ((<usize>pc * <usize>aLd + <usize>(ic - i0) * <usize>kc) << 2);
+        else packA(ic, mc, pc, kc, abuf);
         for (let jr = 0; jr < nc; jr += NR) {
-          const bp = bbuf + ((<usize>jr * <usize>kc) << 2);
           const cols = min<i32>(NR, nc - jr);
+          // B panel: packed, or (im2col with a table) read in place from the image.
+          let bp = bbuf + ((<usize>jr * <usize>kc) << 2);
+          let table: usize = 0;
+          if (bMode == B_IM2COL && directPanel(jc + jr, cols)) {
+            const p0 = (jc + jr) / gQ;
+            const q0 = jc + jr - p0 * gQ;
+            bp = bPtr + (<usize>(p0 * gSh * gWp + q0) << 2);
+            table = gTable + (<usize>pc << 2);
+          }
           for (let ir = 0; ir < mc; ir += MR) {
-            const ap = abuf + ((<usize>ir * <usize>kc) << 2);
+            const ap = abuf_ + ((<usize>ir * <usize>kc) << 2);
             const rows = min<i32>(MR, mc - ir);
             const cp = c + ((<usize>(ic + ir) * <usize>ldc + <usize>(jc + jr)) << 2);
             if (rows == MR && cols == NR) {
-              micro4x8(ap, bp, kc, cp, ldcb, acc);
+              if (table) micro4x8i(ap, bp, table, kc, cp, ldcb, acc);
+              else micro4x8(ap, bp, kc, cp, ldcb, acc);
             } else {
-              // Edge tile: run the full kernel on a 4×8 copy, write back the valid part.
-              if (acc) {
-                for (let t = 0; t < rows; t++)
-                  for (let u = 0; u < cols; u++) store<f32>(tile + (<usize>(t * NR + u) << 2), load<f32>(cp + <usize>t * ldcb + (<usize>u << 2)));
-              }
-              micro4x8(ap, bp, kc, tile, <usize>NR << 2, acc);
-              for (let t = 0; t < rows; t++)
-                for (let u = 0; u < cols; u++) store<f32>(cp + <usize>t * ldcb + (<usize>u << 2), load<f32>(tile + (<usize>(t * NR + u) << 2)));
+              edgeTile(ap, bp, table, kc, cp, ldcb, rows, cols, acc, tile);
             }
           }
         }
