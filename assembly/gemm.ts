@@ -415,6 +415,26 @@ function packIm2colT(d0: i32, kc: i32, j: i32, cols: i32, dst: usize): void {
   let p = d0 / Q;
   let q = d0 - p * Q;
   let d = 0;
+  if (gSw == 1) {
+    // Unit column stride: four positions of one output row are one unaligned f32x4 per column; the
+    // column pointers are fixed, only the row offset moves.
+    const i0 = img + (<usize>b0 << 2), i1 = img + (<usize>b1 << 2), i2 = img + (<usize>b2 << 2), i3 = img + (<usize>b3 << 2);
+    const i4 = img + (<usize>b4 << 2), i5 = img + (<usize>b5 << 2), i6 = img + (<usize>b6 << 2), i7 = img + (<usize>b7 << 2);
+    const rowStep = gSh * gWp;
+    let rowOff = p * rowStep;
+    for (; d + 4 <= kc && q + 4 <= Q; d += 4) {
+      const o = <usize>(rowOff + q) << 2;
+      const dq = dst + (<usize>d << 5);
+      transposeStore(v128.load(i0 + o), v128.load(i1 + o), v128.load(i2 + o), v128.load(i3 + o), dq, 32);
+      transposeStore(v128.load(i4 + o), v128.load(i5 + o), v128.load(i6 + o), v128.load(i7 + o), dq + 16, 32);
+      q += 4;
+      if (q == Q) {
+        q = 0;
+        p++;
+        rowOff += rowStep;
+      }
+    }
+  }
   for (; d + 4 <= kc; d += 4) {
     const dq = dst + (<usize>d << 5);
     if (q + 4 <= Q) {
