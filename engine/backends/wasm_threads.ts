@@ -115,13 +115,15 @@ function isNode(): boolean {
 
 /** Why this environment cannot run worker threads over shared memory, or null if it can. */
 export function threadsUnavailableReason(): string | null {
+  if (!isNode()) {
+    // Browsers hide SharedArrayBuffer unless the page is cross-origin isolated: say what to change.
+    if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) {
+      return 'the page is not crossOriginIsolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+    }
+    if (typeof Worker === 'undefined') return 'Web Workers are not available';
+  }
   if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
   if (typeof Atomics === 'undefined') return 'Atomics is not available';
-  if (isNode()) return null;
-  if (typeof Worker === 'undefined') return 'Web Workers are not available';
-  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== true) {
-    return 'the page is not crossOriginIsolated (serve it with COOP: same-origin and COEP: require-corp)';
-  }
   return null;
 }
 
