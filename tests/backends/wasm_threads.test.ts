@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Generator, getBackend, models, nn, noGrad, setBackend, tidy, type Backend, type Tensor } from '../../engine/index.js';
 import { Storage, Tensor as TensorClass } from '../../engine/tensor.js';
 import { mm } from '../../engine/ops/index.js';
+import { matmul_fwd as matmulKernel } from '../../engine/ops/matmul.js';
 import { WasmBackend } from '../../engine/backends/wasm.js';
 
 const F = nn.functional;
@@ -181,6 +182,23 @@ describe('wasm backend threads', () => {
     const one = await run(1);
     expect(Number.isFinite(one.get('losses')![1])).toBe(true);
     expectSameBits('ResNet-20, 2 threads vs 1', one, await run(2));
+  });
+
+  it('a kernel that traps on a worker throws on the caller, naming it, and the backend keeps working', async () => {
+    const b = await wasmThreads(2);
+    b.setParallelMinBytes(0, 0);
+    const a = b.alloc(64 * 64 * 4, 'a');
+    // An output whose first 32 rows (thread 0's half) end exactly at the end of memory, so only the
+    // worker's rows are out of bounds and only the worker traps.
+    const end = (b as unknown as { memory: WebAssembly.Memory }).memory.buffer.byteLength;
+    const bad = { bytes: 64 * 64 * 4, label: 'bad', ptr: end - 32 * 64 * 4, cls: 64, freed: false };
+    const run = () => b.run(matmulKernel, { M: 64, K: 64, N: 64, transA: 0, transB: 0 }, [a, a], [bad]);
+    expect(run).toThrow(/wasm: matmul_fwd failed on worker thread 1: .*out of bounds/);
+    b.setParallelMinBytes();
+    b.free(a);
+    const r = await suite(b);
+    expect(r.size).toBeGreaterThan(0);
+    expect(b.info.threads).toBe(2);
   });
 
   it('PUGD_THREADS picks the count; worker threads never keep Node alive', () => {
