@@ -112,6 +112,7 @@ export class WasmBackend implements Backend {
   private disposed = false;
   private pool: ThreadPool | null = null;
   private threads = 1;
+  private threadChange: Promise<void> = Promise.resolve();
   private arenaPtr = 0;
   private arenaCls = 0;
   private profile_: Map<string, KernelProfile> | null = null;
@@ -185,7 +186,14 @@ export class WasmBackend implements Backend {
    * explicit request throws naming the reason; the default quietly stays on one thread and says why
    * in `info.description`.
    */
-  private async setThreads(n: number, explicit: boolean): Promise<void> {
+  private setThreads(n: number, explicit: boolean): Promise<void> {
+    // One change at a time: overlapping setBackend calls must not both replace the pool.
+    const next = this.threadChange.then(() => this.applyThreads(n, explicit));
+    this.threadChange = next.catch(() => {});
+    return next;
+  }
+
+  private async applyThreads(n: number, explicit: boolean): Promise<void> {
     if (n === this.threads && (n === 1 || this.pool)) return;
     this.pool?.dispose();
     this.pool = null;

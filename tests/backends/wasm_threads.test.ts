@@ -131,6 +131,9 @@ describe('wasm backend threads', () => {
     expect(b.info.description).toBe('wasm (SIMD, 2 threads)');
     await wasmThreads(1);
     expect(getBackend().info.description).toBe('wasm (SIMD, 1 thread)');
+    // Overlapping changes apply in order; the last one wins.
+    await Promise.all([setBackend('wasm', { threads: 3 }), setBackend('wasm', { threads: 1 })]);
+    expect(getBackend().info.threads).toBe(1);
     await expect(setBackend('wasm', { threads: 0 })).rejects.toThrow("setBackend('wasm'): threads must be an integer from 1 to 64, got 0");
     await expect(setBackend('wasm', { threads: 2.5 })).rejects.toThrow('got 2.5');
   });
