@@ -24,8 +24,9 @@ const NTHREADS = 3;
 const NARGS = 4;
 const ERROR = 5;
 const QUIT = 6;
-const ACK = 16; // ACK + tid, tid < 64
-const ARGS_OFFSET = 512; // Float64 args, then scratch base and per-thread bytes
+const ACK = 16; // ACK + tid, tid < MAX_THREADS: slots 16..79 of the 128 Int32 slots before the args
+const CTRL_SLOTS = 128;
+const ARGS_OFFSET = 512; // = CTRL_SLOTS·4: Float64 args, then scratch base and per-thread bytes
 const MAX_ARGS = 32;
 const MSG_OFFSET = 1024;
 const MSG_BYTES = 3072;
@@ -66,7 +67,10 @@ function workerBody(post: (m: unknown) => void, onInit: (h: (m: InitMessage) => 
     }
     const fns = init.names.map((n) => ex[n] as (...a: number[]) => void);
     const setThread = ex.set_thread as (tid: number, n: number, scratch: number) => void;
-    const ctrl = new Int32Array(init.ctrl, 0, 64);
+    // The numbers mirror the constants at the top of this file (CTRL_SLOTS, ARGS_OFFSET, MAX_ARGS + 2,
+    // MSG_OFFSET, MSG_BYTES; slot indices SEQ 0, PENDING 1, FN 2, NTHREADS 3, NARGS 4, ERROR 5,
+    // QUIT 6, ACK 16): this function cannot see them.
+    const ctrl = new Int32Array(init.ctrl, 0, 128);
     const args = new Float64Array(init.ctrl, 512, 34);
     const msg = new Uint8Array(init.ctrl, 1024, 3072);
     const tid = init.tid;
@@ -79,24 +83,28 @@ function workerBody(post: (m: unknown) => void, onInit: (h: (m: InitMessage) => 
       if (seq === seen) continue;
       seen = seq;
       if (Atomics.load(ctrl, 6) !== 0) break;
-      Atomics.store(ctrl, 16 + tid, seq);
-      const nt = ctrl[3];
-      if (tid < nt) {
-        try {
-          const n = ctrl[4];
-          const a: number[] = new Array(n);
-          for (let i = 0; i < n; i++) a[i] = args[i];
-          setThread(tid, nt, args[32] + tid * args[33]);
-          fns[ctrl[2]](...a);
-        } catch (e) {
-          if (Atomics.compareExchange(ctrl, 5, 0, tid + 1) === 0) {
-            const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, 3071);
-            msg.fill(0);
-            msg.set(bytes);
+      try {
+        Atomics.store(ctrl, 16 + tid, seq);
+        const nt = ctrl[3];
+        if (tid < nt) {
+          try {
+            const n = ctrl[4];
+            const a: number[] = new Array(n);
+            for (let i = 0; i < n; i++) a[i] = args[i];
+            setThread(tid, nt, args[32] + tid * args[33]);
+            fns[ctrl[2]](...a);
+          } catch (e) {
+            if (Atomics.compareExchange(ctrl, 5, 0, tid + 1) === 0) {
+              const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, 3071);
+              msg.fill(0);
+              msg.set(bytes);
+            }
           }
         }
+      } finally {
+        // Always count this worker out, whatever happened: the caller is waiting for PENDING = 0.
+        if (Atomics.sub(ctrl, 1, 1) === 1) Atomics.notify(ctrl, 1);
       }
-      if (Atomics.sub(ctrl, 1, 1) === 1) Atomics.notify(ctrl, 1);
     }
   });
 }
@@ -221,7 +229,7 @@ export class ThreadPool {
     private readonly names: string[],
     private readonly sab: SharedArrayBuffer,
   ) {
-    this.ctrl = new Int32Array(sab, 0, 64);
+    this.ctrl = new Int32Array(sab, 0, CTRL_SLOTS);
     this.args = new Float64Array(sab, ARGS_OFFSET, MAX_ARGS + 2);
     this.msg = new Uint8Array(sab, MSG_OFFSET, MSG_BYTES);
   }

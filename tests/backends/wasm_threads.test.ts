@@ -138,9 +138,10 @@ describe('wasm backend threads', () => {
     await expect(setBackend('wasm', { threads: 2.5 })).rejects.toThrow('got 2.5');
   });
 
-  it('every kernel gives the same bits on 1, 2 and 3 threads and in the single-threaded build', async () => {
+  it('every kernel gives the same bits on 1, 2, 3 and 64 threads and in the single-threaded build', async () => {
     const one = await suite(await wasmThreads(1));
-    for (const n of [2, 3]) {
+    // 64 = MAX_THREADS: more threads than work units, so most shares are empty.
+    for (const n of [2, 3, 64]) {
       const b = await wasmThreads(n);
       b.setParallelMinBytes(0, 0); // every call split over all threads
       expectSameBits(`${n} threads vs 1`, one, await suite(b));
