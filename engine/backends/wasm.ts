@@ -6,11 +6,11 @@
 // count can change later without moving tensors; build/kernels.wasm (own, unshared memory) otherwise.
 // Both come from the same sources and give the same bits.
 //
-// Threads: `setBackend('wasm', { threads })`, else PUGD_THREADS, else min(available cores, 4). The
-// calling thread is thread 0; the others are workers (engine/backends/wasm_threads.ts). Kernels split
-// their outputs over threads (assembly/parallel.ts), never a reduction, so any thread count gives the
-// same bits. Calls whose buffers are small run on the calling thread alone: waking the workers costs
-// ~10 µs.
+// Threads: `setBackend('wasm', { threads })`, else PUGD_THREADS, else min(available cores, 4). A call
+// on n threads is cut into n shares that the calling thread and the workers claim
+// (engine/backends/wasm_threads.ts), so a worker scheduled late costs nothing. Kernels split their
+// outputs over shares (assembly/parallel.ts), never a reduction, so any thread count gives the same
+// bits. Calls whose buffers are small run on the calling thread alone: waking the workers costs ~10 µs.
 //
 // Scratch: a kernel that needs temporary memory (packed GEMM panels, padded images) exports
 // `<kernel>_scratch(params…)` → bytes per thread. Before the call the backend grows one reusable
@@ -354,8 +354,9 @@ export class WasmBackend implements Backend {
       fn(...args);
     } else {
       try {
-        pool!.run(idx, k.name, args, nt, scratch, perThread, () => {
-          this.setThread(0, nt, scratch);
+        // Share v on this thread uses this thread's scratch block (block 0).
+        pool!.run(idx, k.name, args, nt, scratch, perThread, (v) => {
+          this.setThread(v, nt, scratch);
           fn(...args);
         });
       } finally {

@@ -1,37 +1,43 @@
 // Worker threads for the WASM backend: a fixed pool of workers, each with its own instance of the
 // threads build of the kernels (build/kernels-mt.wasm) over the backend's shared WebAssembly.Memory.
 //
-// Protocol (one control block, a SharedArrayBuffer, Int32 slots below): the main thread writes the
-// kernel index, thread count, arguments and scratch arena, bumps SEQ and notifies; every worker wakes,
-// acknowledges (ACK + its index), runs its share of the kernel (kernels split their outputs by
-// `set_thread(tid, n, scratch)`, see assembly/parallel.ts), decrements PENDING and the last one
-// notifies. The main thread runs share 0 meanwhile and then waits for PENDING = 0. No work is ever
-// split over a reduction axis, so results do not depend on the thread count.
+// Protocol (one control block, a SharedArrayBuffer, Int32 slots below): a call is cut into n shares,
+// the n thread indices the kernel was written for (`set_thread(share, n, scratch)` makes an instance
+// compute share `share` of n, see assembly/parallel.ts). The caller writes the kernel index, n, the
+// arguments and the scratch arena, opens n claim slots, bumps SEQ and notifies. Any thread may run any
+// share: it claims it with a compare-and-swap, runs it with its own scratch block and counts it done.
+// The caller runs share 0 and then every share no worker has claimed yet, and waits only for shares
+// in progress. So a worker the OS schedules late (a busy machine, a busy browser) costs nothing: its
+// shares are done by the caller. Whoever runs a share, it computes the same outputs with the same
+// arithmetic (shares split outputs, never a reduction), so results do not depend on the thread count
+// or on who ran what.
 //
 // Workers: Node's worker_threads (created with `eval`, unref'd so they never keep a process alive) or
 // Web Workers from a Blob URL (browsers, only when `crossOriginIsolated`, which SharedArrayBuffer
 // needs). The worker code is the function `workerBody` below, shipped as its source text, so the
-// bundle stays one file. Nothing can hang: a worker that does not acknowledge a job within
-// ACK_TIMEOUT_MS is reported as dead with an error, and a kernel that fails in a worker is rethrown on
-// the main thread with the worker's message.
+// bundle stays one file. Nothing can hang: a worker that claimed a share and did not finish it within
+// ACK_TIMEOUT_MS is reported with an error (the pool is then dropped), and a kernel that fails on any
+// thread is rethrown on the caller with that thread's message.
 //
 // Not handled: more than MAX_ARGS kernel arguments; resizing a pool (a new pool replaces it).
 
 const SEQ = 0;
-const PENDING = 1;
+const DONE = 1; // shares finished in the current call
 const FN = 2;
-const NTHREADS = 3;
+const NSHARES = 3;
 const NARGS = 4;
-const ERROR = 5;
+const ERROR = 5; // 1 + the share that failed first (0: none)
 const QUIT = 6;
-const ACK = 16; // ACK + tid, tid < MAX_THREADS: slots 16..79 of the 128 Int32 slots before the args
-const CTRL_SLOTS = 128;
-const ARGS_OFFSET = 512; // = CTRL_SLOTS·4: Float64 args, then scratch base and per-thread bytes
+const ERROR_THREAD = 7; // the thread that ran it
+const CLAIM = 16; // CLAIM + share: 0 free, 1 + thread that claimed it, −1 not part of this call
+const FINISHED = 80; // FINISHED + share: 1 once done (diagnostics)
+const CTRL_SLOTS = 256;
+const ARGS_OFFSET = 1024; // = CTRL_SLOTS·4: Float64 args, then scratch base and per-thread bytes
 const MAX_ARGS = 32;
-const MSG_OFFSET = 1024;
-const MSG_BYTES = 3072;
+const MSG_OFFSET = 2048;
+const MSG_BYTES = 2048;
 const CTRL_BYTES = MSG_OFFSET + MSG_BYTES;
-/** Upper bound on the number of threads (ACK slots). */
+/** Upper bound on the number of threads (claim slots). */
 export const MAX_THREADS = 64;
 const ACK_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 30_000;
@@ -66,14 +72,38 @@ function workerBody(post: (m: unknown) => void, onInit: (h: (m: InitMessage) => 
       return;
     }
     const fns = init.names.map((n) => ex[n] as (...a: number[]) => void);
-    const setThread = ex.set_thread as (tid: number, n: number, scratch: number) => void;
-    // The numbers mirror the constants at the top of this file (CTRL_SLOTS, ARGS_OFFSET, MAX_ARGS + 2,
-    // MSG_OFFSET, MSG_BYTES; slot indices SEQ 0, PENDING 1, FN 2, NTHREADS 3, NARGS 4, ERROR 5,
-    // QUIT 6, ACK 16): this function cannot see them.
-    const ctrl = new Int32Array(init.ctrl, 0, 128);
-    const args = new Float64Array(init.ctrl, 512, 34);
-    const msg = new Uint8Array(init.ctrl, 1024, 3072);
+    const setThread = ex.set_thread as (share: number, n: number, scratch: number) => void;
+    // The numbers mirror the constants at the top of this file (CTRL_SLOTS 256, ARGS_OFFSET 1024,
+    // MAX_ARGS + 2 = 34, MSG_OFFSET 2048, MSG_BYTES 2048; slots SEQ 0, DONE 1, FN 2, NSHARES 3,
+    // NARGS 4, ERROR 5, QUIT 6, ERROR_THREAD 7, CLAIM 16, FINISHED 80, MAX_THREADS 64): this function
+    // cannot see them.
+    const ctrl = new Int32Array(init.ctrl, 0, 256);
+    const args = new Float64Array(init.ctrl, 1024, 34);
+    const msg = new Uint8Array(init.ctrl, 2048, 2048);
     const tid = init.tid;
+    /** Runs share v if this thread wins its claim; the job's fields are read after the claim. */
+    const tryShare = (v: number): boolean => {
+      if (Atomics.compareExchange(ctrl, 16 + v, 0, tid + 1) !== 0) return false;
+      const n = Atomics.load(ctrl, 3);
+      try {
+        const na = ctrl[4];
+        const a: number[] = new Array(na);
+        for (let i = 0; i < na; i++) a[i] = args[i];
+        setThread(v, n, args[32] + tid * args[33]);
+        fns[ctrl[2]](...a);
+      } catch (e) {
+        if (Atomics.compareExchange(ctrl, 5, 0, v + 1) === 0) {
+          ctrl[7] = tid;
+          const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, 2047);
+          msg.fill(0);
+          msg.set(bytes);
+        }
+      } finally {
+        Atomics.store(ctrl, 80 + v, 1);
+        if (Atomics.add(ctrl, 1, 1) + 1 === n) Atomics.notify(ctrl, 1);
+      }
+      return true;
+    };
     // Read the job counter before saying ready: the first job may be posted right after.
     let seen = Atomics.load(ctrl, 0);
     post({ ready: true });
@@ -83,27 +113,12 @@ function workerBody(post: (m: unknown) => void, onInit: (h: (m: InitMessage) => 
       if (seq === seen) continue;
       seen = seq;
       if (Atomics.load(ctrl, 6) !== 0) break;
-      try {
-        Atomics.store(ctrl, 16 + tid, seq);
-        const nt = ctrl[3];
-        if (tid < nt) {
-          try {
-            const n = ctrl[4];
-            const a: number[] = new Array(n);
-            for (let i = 0; i < n; i++) a[i] = args[i];
-            setThread(tid, nt, args[32] + tid * args[33]);
-            fns[ctrl[2]](...a);
-          } catch (e) {
-            if (Atomics.compareExchange(ctrl, 5, 0, tid + 1) === 0) {
-              const bytes = new TextEncoder().encode(String((e as Error)?.message ?? e)).subarray(0, 3071);
-              msg.fill(0);
-              msg.set(bytes);
-            }
-          }
-        }
-      } finally {
-        // Always count this worker out, whatever happened: the caller is waiting for PENDING = 0.
-        if (Atomics.sub(ctrl, 1, 1) === 1) Atomics.notify(ctrl, 1);
+      // Own share first (so shares spread over threads), then any other still free.
+      if (tid < 64 && Atomics.load(ctrl, 16 + tid) === 0) tryShare(tid);
+      for (let v = 0; v < 64; v++) {
+        const c = Atomics.load(ctrl, 16 + v);
+        if (c < 0) break;
+        if (c === 0) tryShare(v);
       }
     }
   });
@@ -260,61 +275,84 @@ export class ThreadPool {
   }
 
   /**
-   * Runs kernel `fn` on `nthreads` threads (≤ size + 1): workers 1..nthreads−1 and `main` (thread 0)
-   * on this thread; returns when all have finished. Throws the first failure.
+   * Runs kernel `fn` cut into `nshares` shares (≤ size + 1) over this thread and the workers;
+   * `runShare(v)` runs share v on this thread. Returns when every share is done; throws the first
+   * failure, naming the share's thread.
    */
-  run(fn: number, name: string, args: readonly number[], nthreads: number, scratch: number, perThread: number, main: () => void): void {
+  run(fn: number, name: string, args: readonly number[], nshares: number, scratch: number, perThread: number, runShare: (v: number) => void): void {
     if (args.length > MAX_ARGS) throw new Error(`wasm: ${name} has ${args.length} arguments, the thread pool passes at most ${MAX_ARGS}`);
     const c = this.ctrl;
+    // The job's fields first, then the claims that give access to them, then the wake-up.
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     this.args[MAX_ARGS] = scratch;
     this.args[MAX_ARGS + 1] = perThread;
     c[FN] = fn;
-    c[NTHREADS] = nthreads;
     c[NARGS] = args.length;
-    c[ERROR] = 0;
-    Atomics.store(c, PENDING, this.workers.length);
-    const seq = (this.seq = (this.seq + 1) | 0);
-    Atomics.store(c, SEQ, seq);
-    Atomics.notify(c, SEQ);
-    let mainError: unknown = null;
-    try {
-      main();
-    } catch (e) {
-      mainError = e;
+    Atomics.store(c, NSHARES, nshares);
+    Atomics.store(c, ERROR, 0);
+    Atomics.store(c, DONE, 0);
+    for (let v = 0; v < MAX_THREADS; v++) {
+      Atomics.store(c, FINISHED + v, 0);
+      Atomics.store(c, CLAIM + v, v < nshares ? 0 : -1);
     }
-    this.join(seq, name);
-    if (mainError) throw mainError;
+    Atomics.store(c, SEQ, (this.seq = (this.seq + 1) | 0));
+    Atomics.notify(c, SEQ);
+    for (let v = 0; v < nshares; v++) {
+      if (Atomics.compareExchange(c, CLAIM + v, 0, 1) !== 0) continue;
+      try {
+        runShare(v);
+      } catch (e) {
+        if (Atomics.compareExchange(c, ERROR, 0, v + 1) === 0) {
+          c[ERROR_THREAD] = 0;
+          this.msg.fill(0);
+          this.msg.set(new TextEncoder().encode((e as Error)?.message ?? String(e)).subarray(0, MSG_BYTES - 1));
+        }
+      } finally {
+        Atomics.store(c, FINISHED + v, 1);
+        Atomics.add(c, DONE, 1);
+      }
+    }
+    this.join(nshares, name);
     const failed = Atomics.load(c, ERROR);
     if (failed) {
       const end = this.msg.indexOf(0);
       const text = new TextDecoder().decode(this.msg.slice(0, end < 0 ? MSG_BYTES : end));
-      throw new Error(`wasm: ${name} failed on worker thread ${failed - 1}: ${text}`);
+      const who = c[ERROR_THREAD] === 0 ? 'the calling thread' : `worker thread ${c[ERROR_THREAD]}`;
+      throw new Error(`wasm: ${name} failed on ${who} (share ${failed - 1} of ${nshares}): ${text}`);
     }
   }
 
-  private join(seq: number, name: string): void {
+  /** Waits until all shares are done (only workers that claimed one can still be running). */
+  private join(nshares: number, name: string): void {
     const c = this.ctrl;
-    const t0 = Date.now();
+    let t0 = Date.now();
+    let last = -1;
     let spins = 0;
     for (;;) {
-      const v = Atomics.load(c, PENDING);
-      if (v === 0) return;
-      if (this.block) Atomics.wait(c, PENDING, v, 1000);
+      const d = Atomics.load(c, DONE);
+      if (d === nshares) return;
+      if (d !== last) {
+        last = d;
+        t0 = Date.now();
+      }
+      if (this.block) Atomics.wait(c, DONE, d, 1000);
       else if (++spins % 4096 !== 0) continue;
       if (Date.now() - t0 > ACK_TIMEOUT_MS) {
-        const silent = this.workers.map((_, i) => i + 1).filter((tid) => Atomics.load(c, ACK + tid) !== seq);
-        if (silent.length) {
-          this.broken = `worker thread(s) ${silent.join(', ')} stopped responding`;
-          this.stopAll();
-          throw new Error(`wasm: ${name}: ${this.broken} (no answer within ${ACK_TIMEOUT_MS / 1000} s); continuing single-threaded`);
+        const stuck: number[] = [];
+        for (let v = 0; v < nshares; v++) {
+          const who = Atomics.load(c, CLAIM + v);
+          if (who > 1 && Atomics.load(c, FINISHED + v) === 0) stuck.push(who - 1);
         }
+        this.broken = `worker thread(s) ${stuck.join(', ')} stopped responding`;
+        this.stopAll();
+        throw new Error(`wasm: ${name}: ${this.broken} (no progress within ${ACK_TIMEOUT_MS / 1000} s); continuing single-threaded`);
       }
     }
   }
 
   private stopAll(): void {
     if (this.workers.length === 0) return;
+    for (let v = 0; v < MAX_THREADS; v++) Atomics.store(this.ctrl, CLAIM + v, -1);
     Atomics.store(this.ctrl, QUIT, 1);
     Atomics.store(this.ctrl, SEQ, (this.seq = (this.seq + 1) | 0));
     Atomics.notify(this.ctrl, SEQ);
