@@ -1,14 +1,14 @@
-// Per-thread state of a kernel call: which thread this instance is, how many threads share the call,
-// and where this thread's scratch memory starts.
+// Per-call state of a kernel instance: which share of the call it computes, how many shares the call
+// is cut into, and where the scratch memory of the thread running it starts.
 //
-// Every thread (the main thread and each worker of engine/backends/wasm_threads.ts) has its own
-// instance of the module over one shared memory, so these module globals are per thread. The backend
-// sets them before every call (`set_thread`); in the single-threaded build they stay 0, 1 and the
-// arena pointer.
+// Every thread (the caller and each worker of engine/backends/wasm_threads.ts) has its own instance of
+// the module over one shared memory, so these module globals are per thread. A call on n threads is
+// cut into n shares; whichever thread claims share s runs the kernel after `set_thread(s, n, its
+// scratch)`. In the single-threaded build they stay 0, 1 and the arena pointer.
 //
-// Determinism rule for every kernel: a thread's share is a set of *output* elements (rows, tiles,
-// images, channels), never a slice of a reduction axis, and the arithmetic for one output element is
-// the same whichever thread computes it. So results are bit-identical for any thread count.
+// Determinism rule for every kernel: a share is a set of *output* elements (rows, tiles, images,
+// channels), never a slice of a reduction axis, and the arithmetic for one output element is the same
+// whichever share or thread computes it. So results are bit-identical for any thread count.
 //
 // Not handled here: waking and joining threads (JS side, with Atomics on a control block).
 
@@ -16,22 +16,24 @@ let tid_: i32 = 0;
 let nthreads_: i32 = 1;
 let scratch_: usize = 0;
 
-/** Called by the backend before each kernel call, on each participating thread. */
+/** Called by the backend before it runs share `tid` of `nthreads` on some thread. */
 export function set_thread(tid: i32, nthreads: i32, scratch: usize): void {
   tid_ = tid;
   nthreads_ = nthreads;
   scratch_ = scratch;
 }
 
+/** The share this instance computes (0 … threadCount() − 1). */
 @inline export function threadIndex(): i32 {
   return tid_;
 }
 
+/** The number of shares the current call is cut into (its thread count). */
 @inline export function threadCount(): i32 {
   return nthreads_;
 }
 
-/** This thread's scratch block (size given by the kernel's `<name>_scratch` export, 64-byte aligned). */
+/** The running thread's scratch block (`<name>_scratch` export bytes, 64-byte aligned). */
 @inline export function scratchBase(): usize {
   return scratch_;
 }
@@ -42,7 +44,7 @@ export let shareHi: i32 = 0;
 
 /**
  * Splits [0, total) into threadCount() contiguous ranges whose boundaries are multiples of `align`
- * (except the end), as evenly as possible in units of `align`; stores this thread's range.
+ * (except the end), as evenly as possible in units of `align`; stores this share's range.
  */
 export function share(total: i32, align: i32): void {
   const nt = nthreads_;
