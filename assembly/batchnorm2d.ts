@@ -1,9 +1,31 @@
 // BatchNorm kernels (twin of wgsl/batchnorm2d.wgsl; op, letters and formulas in
 // engine/ops/batchnorm2d.ts). x [N,C,HW]; per-channel vectors [C]. Per-channel sums run over n, then
 // over the HW plane (f32x4 partial sums per plane, accumulated in f64): a fixed order.
-// Threads split the channels: each channel's statistics and values are computed by one thread.
+// Threads: the per-channel reductions (bn_stats, bn_bwd_reduce) split channels, so each channel's sums
+// are computed by one thread in the order above. The elementwise kernels (bn_fwd, bn_bwd_dx) split
+// images, as the convolutions and ReLU around them do, so each core mostly touches data already in its
+// own cache (channels when there are fewer images than threads); per-channel constants are recomputed
+// per image, identically.
 
-import { share, shareHi, shareLo, threadIndex } from './parallel';
+import { share, shareHi, shareLo, threadCount, threadIndex } from './parallel';
+
+/** This share's images [bnN0, bnN1) and channels [bnC0, bnC1) in the elementwise kernels. */
+let bnN0 = 0, bnN1 = 0, bnC0 = 0, bnC1 = 0;
+function bnElementwiseShare(N: i32, C: i32): void {
+  bnN0 = 0;
+  bnN1 = N;
+  bnC0 = 0;
+  bnC1 = C;
+  if (N >= threadCount()) {
+    share(N, 1);
+    bnN0 = shareLo;
+    bnN1 = shareHi;
+  } else {
+    share(C, 1);
+    bnC0 = shareLo;
+    bnC1 = shareHi;
+  }
+}
 
 @inline function planeSum(p: usize, HW: i32): f64 {
   let s = f32x4.splat(0);
@@ -47,14 +69,14 @@ export function bn_stats(x: usize, mean: usize, vari: usize, N: i32, C: i32, HW:
 
 /** y = γ·(x − mean)/√(var + eps) + β. */
 export function bn_fwd(x: usize, mean: usize, vari: usize, gamma: usize, beta: usize, y: usize, N: i32, C: i32, HW: i32, eps: f32): void {
-  share(C, 1);
-  for (let c = shareLo; c < shareHi; c++) {
-    const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + (<usize>c << 2)) + eps);
-    const scale: f32 = load<f32>(gamma + (<usize>c << 2)) * invstd;
-    const shift: f32 = load<f32>(beta + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)) * scale;
-    const sv = f32x4.splat(scale);
-    const bv = f32x4.splat(shift);
-    for (let n = 0; n < N; n++) {
+  bnElementwiseShare(N, C);
+  for (let n = bnN0; n < bnN1; n++) {
+    for (let c = bnC0; c < bnC1; c++) {
+      const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + (<usize>c << 2)) + eps);
+      const scale: f32 = load<f32>(gamma + (<usize>c << 2)) * invstd;
+      const shift: f32 = load<f32>(beta + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)) * scale;
+      const sv = f32x4.splat(scale);
+      const bv = f32x4.splat(shift);
       const o = <usize>((n * C + c) * HW) << 2;
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
@@ -122,23 +144,23 @@ export function bn_bwd_reduce(x: usize, dy: usize, mean: usize, vari: usize, dga
 export function bn_bwd_dx(x: usize, dy: usize, mean: usize, vari: usize, gamma: usize, dgamma: usize, dbeta: usize, dx: usize,
   N: i32, C: i32, HW: i32, eps: f32, training: i32): void {
   const M: f32 = <f32>N * <f32>HW;
-  share(C, 1);
-  for (let c = shareLo; c < shareHi; c++) {
-    const o4 = <usize>c << 2;
-    const mu = load<f32>(mean + o4);
-    const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + o4) + eps);
-    const a: f32 = load<f32>(gamma + o4) * invstd;
-    let b: f32 = 0;
-    let d: f32 = 0;
-    if (training) {
-      b = -a * invstd * load<f32>(dgamma + o4) / M;
-      d = -a * load<f32>(dbeta + o4) / M;
-    }
-    const av = f32x4.splat(a);
-    const bv = f32x4.splat(b);
-    const dv = f32x4.splat(d);
-    const muv = f32x4.splat(mu);
-    for (let n = 0; n < N; n++) {
+  bnElementwiseShare(N, C);
+  for (let n = bnN0; n < bnN1; n++) {
+    for (let c = bnC0; c < bnC1; c++) {
+      const o4 = <usize>c << 2;
+      const mu = load<f32>(mean + o4);
+      const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + o4) + eps);
+      const a: f32 = load<f32>(gamma + o4) * invstd;
+      let b: f32 = 0;
+      let d: f32 = 0;
+      if (training) {
+        b = -a * invstd * load<f32>(dgamma + o4) / M;
+        d = -a * load<f32>(dbeta + o4) / M;
+      }
+      const av = f32x4.splat(a);
+      const bv = f32x4.splat(b);
+      const dv = f32x4.splat(d);
+      const muv = f32x4.splat(mu);
       const o = <usize>((n * C + c) * HW) << 2;
       let i = 0;
       for (; i + 4 <= HW; i += 4) {
