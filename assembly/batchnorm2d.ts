@@ -7,25 +7,7 @@
 // own cache (channels when there are fewer images than threads); per-channel constants are recomputed
 // per image, identically.
 
-import { share, shareHi, shareLo, threadCount, threadIndex } from './parallel';
-
-/** This share's images [bnN0, bnN1) and channels [bnC0, bnC1) in the elementwise kernels. */
-let bnN0 = 0, bnN1 = 0, bnC0 = 0, bnC1 = 0;
-function bnElementwiseShare(N: i32, C: i32): void {
-  bnN0 = 0;
-  bnN1 = N;
-  bnC0 = 0;
-  bnC1 = C;
-  if (N >= threadCount()) {
-    share(N, 1);
-    bnN0 = shareLo;
-    bnN1 = shareHi;
-  } else {
-    share(C, 1);
-    bnC0 = shareLo;
-    bnC1 = shareHi;
-  }
-}
+import { hi0, hi1, lo0, lo1, share, share2, shareHi, shareLo, threadCount, threadIndex } from './parallel';
 
 @inline function planeSum(p: usize, HW: i32): f64 {
   let s = f32x4.splat(0);
@@ -69,9 +51,10 @@ export function bn_stats(x: usize, mean: usize, vari: usize, N: i32, C: i32, HW:
 
 /** y = γ·(x − mean)/√(var + eps) + β. */
 export function bn_fwd(x: usize, mean: usize, vari: usize, gamma: usize, beta: usize, y: usize, N: i32, C: i32, HW: i32, eps: f32): void {
-  bnElementwiseShare(N, C);
-  for (let n = bnN0; n < bnN1; n++) {
-    for (let c = bnC0; c < bnC1; c++) {
+  share2(N >= threadCount(), N, 1, C, 1);
+  const n0 = lo0, n1 = hi0, c0 = lo1, c1 = hi1;
+  for (let n = n0; n < n1; n++) {
+    for (let c = c0; c < c1; c++) {
       const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + (<usize>c << 2)) + eps);
       const scale: f32 = load<f32>(gamma + (<usize>c << 2)) * invstd;
       const shift: f32 = load<f32>(beta + (<usize>c << 2)) - load<f32>(mean + (<usize>c << 2)) * scale;
@@ -144,9 +127,10 @@ export function bn_bwd_reduce(x: usize, dy: usize, mean: usize, vari: usize, dga
 export function bn_bwd_dx(x: usize, dy: usize, mean: usize, vari: usize, gamma: usize, dgamma: usize, dbeta: usize, dx: usize,
   N: i32, C: i32, HW: i32, eps: f32, training: i32): void {
   const M: f32 = <f32>N * <f32>HW;
-  bnElementwiseShare(N, C);
-  for (let n = bnN0; n < bnN1; n++) {
-    for (let c = bnC0; c < bnC1; c++) {
+  share2(N >= threadCount(), N, 1, C, 1);
+  const n0 = lo0, n1 = hi0, c0 = lo1, c1 = hi1;
+  for (let n = n0; n < n1; n++) {
+    for (let c = c0; c < c1; c++) {
       const o4 = <usize>c << 2;
       const mu = load<f32>(mean + o4);
       const invstd: f32 = 1 / Mathf.sqrt(load<f32>(vari + o4) + eps);

@@ -26,7 +26,7 @@ import {
   A_COL, A_ROW, A_WFLIP, B_IM2COL, B_IM2COLT, B_ROW, gemm, gemmScratchBytes, MR, NR, packedABytes, prepackA, setA, setB,
   setConvGeometry, setIm2colTable,
 } from './gemm';
-import { scratchBase, share, shareHi, shareLo, threadCount } from './parallel';
+import { hi0, hi1, lo0, lo1, scratchBase, share2, threadCount } from './parallel';
 
 @inline function align64(x: usize): usize {
   return (x + 63) & ~(<usize>63);
@@ -90,19 +90,9 @@ export function conv2d_fwd(x: usize, w: usize, y: usize,
   setB(B_IM2COL, img, 0);
   setConvGeometry(0, Hp, Wp, R, S, strideH, strideW, Q);
   setIm2colTable(strideW == 1 ? table : 0, CRS);
-  let n0 = 0, n1 = N, j0 = 0, j1 = PQ;
-  const nt = threadCount();
-  if (nt > 1) {
-    if (N >= nt) {
-      share(N, 1);
-      n0 = shareLo;
-      n1 = shareHi;
-    } else {
-      share(PQ, NR);
-      j0 = shareLo;
-      j1 = shareHi;
-    }
-  }
+  // Split images; with fewer images than threads, output columns.
+  share2(N >= threadCount(), N, 1, PQ, NR);
+  const n0 = lo0, n1 = hi0, j0 = lo1, j1 = hi1;
   if (n1 > n0) prepackA(0, K, CRS, packed);
   const xImage = <usize>(C * H * W) << 2;
   const yImage = <usize>(K * PQ) << 2;
@@ -165,20 +155,9 @@ export function conv2d_bwd_x(dy: usize, w: usize, dx: usize,
   const RS = R * S;
   const ws = scratchBase();
   const stride1 = strideH == 1 && strideW == 1;
-  // Split images; with fewer images than threads, split input channels.
-  let n0 = 0, n1 = N, c0 = 0, c1 = C;
-  const nt = threadCount();
-  if (nt > 1) {
-    if (N >= nt) {
-      share(N, 1);
-      n0 = shareLo;
-      n1 = shareHi;
-    } else {
-      share(C, stride1 ? MR : 1);
-      c0 = shareLo;
-      c1 = shareHi;
-    }
-  }
+  // Split images; with fewer images than threads, input channels.
+  share2(N >= threadCount(), N, 1, C, stride1 ? MR : 1);
+  const n0 = lo0, n1 = hi0, c0 = lo1, c1 = hi1;
   const dxImage = <usize>(C * HW) << 2;
   const dyImage = <usize>(K * PQ) << 2;
   if (stride1) {
@@ -225,20 +204,9 @@ export function conv2d_bwd_w(x: usize, dy: usize, dw: usize,
   const Wp = W + 2 * padW;
   const ws = scratchBase();
   const img = ws + align64(gemmScratchBytes(K, CRS, PQ));
-  // The batch is a reduction axis here: split dW itself.
-  let i0 = 0, i1 = K, j0 = 0, j1 = CRS;
-  const nt = threadCount();
-  if (nt > 1) {
-    if ((CRS + NR - 1) / NR >= nt) {
-      share(CRS, NR);
-      j0 = shareLo;
-      j1 = shareHi;
-    } else {
-      share(K, MR);
-      i0 = shareLo;
-      i1 = shareHi;
-    }
-  }
+  // The batch is a reduction axis here: split dW itself, by columns (c,r,s) or else rows (k).
+  share2((CRS + NR - 1) / NR >= threadCount(), CRS, NR, K, MR);
+  const j0 = lo0, j1 = hi0, i0 = lo1, i1 = hi1;
   if (N == 0) {
     for (let k = i0; k < i1; k++) memory.fill(dw + ((<usize>k * <usize>CRS + <usize>j0) << 2), 0, <usize>(j1 - j0) << 2);
     return;

@@ -62,3 +62,29 @@ export function share(total: i32, align: i32): void {
   shareLo = min<i32>(total, start * align);
   shareHi = min<i32>(total, (start + count) * align);
 }
+
+/** Result of `share2`: this share's ranges [lo0, hi0) of the first and [lo1, hi1) of the second dimension. */
+export let lo0: i32 = 0;
+export let hi0: i32 = 0;
+export let lo1: i32 = 0;
+export let hi1: i32 = 0;
+
+/**
+ * Splits one of two output dimensions over the shares: the first ([0, total0), boundaries multiples
+ * of align0) when `first`, else the second; the other dimension stays whole.
+ */
+export function share2(first: bool, total0: i32, align0: i32, total1: i32, align1: i32): void {
+  lo0 = 0;
+  hi0 = total0;
+  lo1 = 0;
+  hi1 = total1;
+  if (first) {
+    share(total0, align0);
+    lo0 = shareLo;
+    hi0 = shareHi;
+  } else {
+    share(total1, align1);
+    lo1 = shareLo;
+    hi1 = shareHi;
+  }
+}
