@@ -1,7 +1,8 @@
-// The WASM backend's threads: every kernel gives the same bits on 1, 2 and 3 threads and in the
-// single-threaded build (kernels split outputs, never reductions); a ResNet-20 training step too;
-// the thread count is chosen by setBackend / PUGD_THREADS and reported in info; worker threads never
-// keep a process alive. Bitwise comparisons, so no tolerance: any reordering of a sum fails them.
+// The WASM backend's threads: every kernel gives the same bits on 1, 2, 3 and 64 threads, whichever
+// thread runs a share, and in the single-threaded build (kernels split outputs, never reductions); a
+// ResNet-20 training step too; the thread count is chosen by setBackend / PUGD_THREADS and reported in
+// info; a trapping share is reported, not hung on; worker threads never keep a process alive. Bitwise
+// comparisons, so no tolerance: any reordering of a sum fails them.
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
