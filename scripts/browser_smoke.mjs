@@ -116,8 +116,9 @@ function chromium() {
     onResult = (r) => {
       clearTimeout(timer);
       onResult = null;
+      // Resolve once Chromium has exited: until then it may still write into the profile we remove.
+      p.once('exit', () => resolve(r));
       p.kill('SIGKILL');
-      resolve(r);
     };
   });
 }
@@ -144,6 +145,7 @@ for (const iso of [true, false]) {
   if (got.fatal) console.log(got.fatal);
 }
 server.close();
-await rm(tmp, { recursive: true, force: true });
+// Retries: Chromium's child processes may outlive the browser process for a moment.
+await rm(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 console.log(failed ? `${failed} failed` : 'browser smoke test passed');
 process.exit(failed ? 1 : 0);
