@@ -11,6 +11,7 @@ export * from './batchnorm2d';
 export * from './pool2d';
 export * from './softmax_ce';
 export * from './pad';
+export * from './optim';
 
 /** First byte the JS allocator may hand out (after AssemblyScript's static data). */
 export function heap_base(): usize {
