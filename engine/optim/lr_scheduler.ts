@@ -14,12 +14,14 @@
 //
 // Not handled: ReduceLROnPlateau, OneCycleLR, cyclic schedules, momentum schedules.
 
-import { checkHyper, checkKeys, type Hyper, type ParamGroup } from './optimizer.js';
+import { checkHyper, checkKeys } from './optimizer.js';
 
 /** What a scheduler drives: anything with `paramGroups` holding an `lr` (every optimizer here). */
 export interface HasParamGroups {
-  readonly paramGroups: ParamGroup<Hyper>[];
+  readonly paramGroups: readonly object[];
 }
+
+type LrGroup = { lr: number };
 
 /** `stateDict()` of a scheduler: JSON-serialisable. */
 export interface SchedulerStateDict {
@@ -34,10 +36,10 @@ const initialLrs = new WeakMap<object, number>();
 
 function baseLrsOf(opt: HasParamGroups, owner: string): number[] {
   if (!opt || !Array.isArray(opt.paramGroups)) throw new Error(`${owner}: expected an optimizer (with paramGroups), got ${String(opt)}`);
-  return opt.paramGroups.map((g, i) => {
+  return (opt.paramGroups as LrGroup[]).map((g, i) => {
     if (!initialLrs.has(g)) {
       checkHyper(`${owner} param group ${i}`, 'lr', g.lr, { type: 'number', min: 0 });
-      initialLrs.set(g, g.lr as number);
+      initialLrs.set(g, g.lr);
     }
     return initialLrs.get(g)!;
   });
@@ -69,7 +71,7 @@ export abstract class LRScheduler {
 
   /** The learning rate of each group now (PyTorch's get_last_lr()). */
   getLr(): number[] {
-    return this.optimizer.paramGroups.map((g) => g.lr as number);
+    return (this.optimizer.paramGroups as LrGroup[]).map((g) => g.lr);
   }
 
   /** Steps taken (PyTorch's last_epoch). */
@@ -78,8 +80,8 @@ export abstract class LRScheduler {
   }
 
   protected apply(): void {
-    this.optimizer.paramGroups.forEach((g, i) => {
-      (g as Hyper).lr = this.lrAt(this.t, this.baseLrs[i]);
+    (this.optimizer.paramGroups as LrGroup[]).forEach((g, i) => {
+      g.lr = this.lrAt(this.t, this.baseLrs[i]);
     });
   }
 
