@@ -224,7 +224,30 @@ export function optim_adam_step(
     return;
   }
   const coupled = !decoupled && weightDecay != 0;
-  for (let i = 0; i < n; i++) {
+  const decayV = f32x4.splat(decay);
+  const wdV = f32x4.splat(weightDecay);
+  const omb1V = f32x4.splat(oneMinusBeta1);
+  const b2V = f32x4.splat(beta2);
+  const omb2V = f32x4.splat(oneMinusBeta2);
+  const bc2V = f32x4.splat(bc2Sqrt);
+  const epsV = f32x4.splat(eps);
+  const stepV = f32x4.splat(stepSize);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let wv = v128.load(wr + o);
+    let gg = v128.load(g + o);
+    if (decoupled) wv = f32x4.mul(wv, decayV);
+    else if (coupled) gg = f32x4.add(gg, f32x4.mul(wdV, wv));
+    const mo = v128.load(m + o);
+    const mv = f32x4.add(mo, f32x4.mul(omb1V, f32x4.sub(gg, mo)));
+    const vv = f32x4.add(f32x4.mul(b2V, v128.load(v + o)), f32x4.mul(f32x4.mul(omb2V, gg), gg));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const denom = f32x4.add(f32x4.div(f32x4.sqrt(vv), bc2V), epsV);
+    v128.store(w + o, f32x4.sub(wv, f32x4.mul(stepV, f32x4.div(mv, denom))));
+  }
+  for (; i < n; i++) {
     let wv = load<f32>(at(wr, i));
     let gg = load<f32>(at(g, i));
     if (decoupled) wv = wv * decay;
