@@ -13,6 +13,7 @@
 // On queued backends every timing ends with a device sync, so the time is work done, not work queued.
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { resnet18Shapes, resnet20Shapes } from './shapes.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,22 +31,6 @@ const backend = getBackend();
 const device = backend.info.description;
 const emit = (o) => console.log(JSON.stringify({ backend: args.backend, device, ...o }));
 const sync = () => backend.sync();
-
-/** ResNet-18 (CIFAR variant, kuangliu/pytorch-cifar) parameter shapes: 11,173,962 parameters. */
-function resnet18Shapes() {
-  const s = [[64, 3, 3, 3], [64], [64]];
-  let inC = 64;
-  for (const [out, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
-    for (let b = 0; b < 2; b++) {
-      const cin = b === 0 ? inC : out;
-      s.push([out, cin, 3, 3], [out], [out], [out, out, 3, 3], [out], [out]);
-      if (b === 0 && (stride !== 1 || cin !== out)) s.push([out, cin, 1, 1], [out], [out]);
-    }
-    inC = out;
-  }
-  s.push([10, 512], [10]);
-  return s;
-}
 
 function median(xs) {
   const a = [...xs].sort((x, y) => x - y);
@@ -130,10 +115,7 @@ const steps = Number(args.steps);
 const only = args.only;
 let optMs = null;
 if (only !== 'train') {
-  const r20 = models.resnet20({ generator: new Generator(1) });
-  const shapes20 = r20.parameters().map((p) => [...p.shape]);
-  r20.dispose();
-  await optimizerOnly('resnet20', shapes20, Math.max(steps, 10));
+  await optimizerOnly('resnet20', resnet20Shapes(pugd), Math.max(steps, 10));
   await optimizerOnly('resnet18', resnet18Shapes(), Math.max(steps, 5));
 }
 if (only !== 'optim') {

@@ -19,9 +19,9 @@
 //
 // Letters: n elements of one tensor; w, g, g1, g2, wsave, buf, m, v as in engine/ops/optim.ts.
 //
-// Determinism (no atomics): in a chunk, thread t sums elements t, t+256, …, t+15·256 in order, then a
-// fixed binary tree over the 256 thread sums in workgroup memory; the finish: thread t sums slots
-// t, t+256, … in order, then the same tree. Same sizes → same order → same bits.
+// Determinism (no atomics): in a chunk, thread t sums elements t, t+256, …, t+15·256 in order, then
+// the 256 thread sums are added in a fixed two-level order (tree_sum); the finish: thread t sums slots
+// t, t+256, … in order, then the same two levels. Same sizes → same order → same bits.
 // Non-finite values are detected on the bit pattern (exponent all ones): WGSL lets compilers assume
 // NaN-free arithmetic, so `x != x` style tests may be folded away. Values read straight from memory
 // (the loss) are therefore tested exactly; a NaN produced inside a sum is caught on every driver that
@@ -46,13 +46,26 @@ fn wg_count(nwg: vec3u) -> u32 {
   return nwg.x * nwg.y * nwg.z;
 }
 
-// Fixed-order tree over red[0..256): the sum ends in red[0]. Every thread of the workgroup calls it.
+// Fixed-order sum of red[0..256), called by every thread of the workgroup: threads 0–15 each add
+// 16 consecutive values in index order, then thread 0 adds those 16 sums in order. Two levels instead
+// of an 8-level binary tree: three barriers, which is what costs on software rasterisers
+// (SwiftShader), and nothing that matters on a GPU. Returns the same value to every thread.
 fn tree_sum(lid: u32) -> f32 {
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      red[lid] = red[lid] + red[lid + s];
+  workgroupBarrier();
+  if (lid < 16u) {
+    var s = 0.0;
+    for (var j = 0u; j < 16u; j++) {
+      s += red[lid * 16u + j];
     }
+    red[lid * 16u] = s;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var s = 0.0;
+    for (var j = 0u; j < 16u; j++) {
+      s += red[j * 16u];
+    }
+    red[0] = s;
   }
   workgroupBarrier();
   let total = red[0];
