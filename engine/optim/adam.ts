@@ -91,6 +91,7 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
       loss?.dispose();
       throw e;
     } finally {
+      this.stepDone();
       if (closure) this.releaseGrads();
     }
     return this.endStep(loss);

@@ -143,6 +143,7 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
   private pendingStatus: Promise<void> | null = null;
   private landedStatus: Int32Array | null = null;
   private disposed = false;
+  private running = false;
 
   /**
    * @param name class name for messages and the state dict
@@ -201,9 +202,13 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
 
   // ---- the closure protocol ---------------------------------------------------------------------
 
-  /** Starts a step: reports landed non-finite records, releases the previous step's loss. */
+  /**
+   * Starts a step: refuses overlapping steps, reports landed non-finite records, releases the
+   * previous step's loss. Every step pairs it with `stepDone()` in a finally block.
+   */
   protected beginStep(): void {
     if (this.disposed) throw new Error(`${this.name}.step: the optimizer was disposed`);
+    if (this.running) throw new Error(`${this.name}.step: called while the previous step is still running; await each step before the next`);
     for (const g of this.paramGroups) this.checkGroup(g, `${this.name} param group ${this.paramGroups.indexOf(g)}`);
     this.lastLoss?.dispose();
     this.lastLoss = null;
@@ -214,6 +219,12 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
       throw this.nonFiniteError(s);
     }
     this.steps++;
+    this.running = true;
+  }
+
+  /** The end of a step's device work (success or error): the next step may start. */
+  protected stepDone(): void {
+    this.running = false;
   }
 
   /** Ends a step: hands the loss to the caller (owned by the optimizer until the next step) and checks the status. */

@@ -97,13 +97,13 @@ export class PUGD extends Optimizer<SGDHyper> {
       throw new Error(`PUGD.step: a closure is required (PUGD evaluates the loss twice, at w and at w+ε, on the same batch); got ${typeof closure}`);
     }
     this.beginStep();
-    const s = this.scratch();
     const g1 = new Map<Tensor, Tensor>();
     const g2 = new Map<Tensor, Tensor>();
     const wsave = new Map<Tensor, Tensor>();
     let lossPerturbed: Tensor | null = null;
     let loss: Tensor | null = null;
     try {
+      const s = this.scratch();
       // §1.2.1 Pass 1 at w: g1 = ∇L(w). The closure zeroes the gradients itself.
       loss = await this.runClosure(closure, 'pass 1, at w');
       // §1.1: only parameters with a gradient take part, in both norms and in the update.
@@ -165,6 +165,7 @@ export class PUGD extends Optimizer<SGDHyper> {
       loss?.dispose();
       throw e;
     } finally {
+      this.stepDone();
       // §1.2.6 zero_grad (pugd.py 71): gradients and per-step buffers are released.
       for (const m of [g1, g2, wsave]) for (const t of m.values()) t.dispose();
       lossPerturbed?.dispose();

@@ -108,13 +108,13 @@ export class SAM extends Optimizer<Hyper> {
       throw new Error(`${this.name}.step: a closure is required (SAM evaluates the loss twice, at w and at w+ε); got ${typeof closure}`);
     }
     this.beginStep();
-    const s = this.scratch();
     const g1 = new Map<Tensor, Tensor>();
     const g2 = new Map<Tensor, Tensor>();
     const wsave = new Map<Tensor, Tensor>();
     let loss: Tensor | null = null;
     let lossPerturbed: Tensor | null = null;
     try {
+      const s = this.scratch();
       loss = await this.runClosure(closure, 'pass 1, at w');
       const active = this.withGrad('pass 1, at w');
       for (const p of active) g1.set(p, this.takeGrad(p));
@@ -163,6 +163,7 @@ export class SAM extends Optimizer<Hyper> {
       loss?.dispose();
       throw e;
     } finally {
+      this.stepDone();
       for (const m of [g1, g2, wsave]) for (const t of m.values()) t.dispose();
       lossPerturbed?.dispose();
       this.releaseGrads();

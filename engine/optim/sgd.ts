@@ -133,6 +133,7 @@ export class SGD extends Optimizer<SGDHyper> {
       loss?.dispose();
       throw e;
     } finally {
+      this.stepDone();
       if (closure) this.releaseGrads();
     }
     return this.endStep(loss);

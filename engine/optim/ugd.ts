@@ -54,6 +54,7 @@ export class UGD extends Optimizer<SGDHyper> {
       loss?.dispose();
       throw e;
     } finally {
+      this.stepDone();
       this.releaseGrads();
     }
     return this.endStep(loss) as Tensor;

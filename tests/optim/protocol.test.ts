@@ -101,6 +101,18 @@ for (const backend of testBackends()) {
       other.dispose();
     });
 
+    it('a step started before the previous one finished is refused', async () => {
+      const w = tensor([1, 2], [2], { requiresGrad: true });
+      const opt = new optim.PUGD([w]);
+      const c = closureFor(opt, () => quad(w));
+      const first = opt.step(c);
+      await rejects(opt.step(c), /PUGD.step: called while the previous step is still running; await each step/);
+      await first;
+      await opt.step(c); // and the optimizer is usable afterwards
+      opt.dispose();
+      w.dispose();
+    });
+
     it('a failing pass 2 leaves the weights exactly at w and releases the gradients', async () => {
       const w = tensor([0.3, -1.7, 2.2], [3], { requiresGrad: true });
       const opt = new optim.PUGD([w]);
