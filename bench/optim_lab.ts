@@ -161,7 +161,7 @@ async function validate(): Promise<number> {
     }
   };
   const geos: [string, (n: number, per: number) => Geo][] = [
-    ['ideal', (n, per) => [Math.max(1, Math.ceil(n / per)), 1, 1]],
+    ['ideal', (n, per) => [Math.max(1, Math.ceil(n / per)), 1, 1]], // per = 4096 (reductions) or 64
     ['3×2 grid-stride', () => [3, 2, 1]],
   ];
   const bad = Float32Array.of(1.5, 2.5, -1, 0.75); // norms; index 2 marks a bad step
@@ -178,7 +178,7 @@ async function validate(): Promise<number> {
       for (const [power, normIdx] of [[0, 0], [1, 0], [2, 3], [1, 2]]) {
         const p = { n, radius: 0.7, eta: power === 2 ? 0.01 : 0, eps: 1e-12, normIdx, power };
         const outs = [w, new Float32Array(n)];
-        const a = await runGpu(K('optim_perturb'), p, [g, bad], outs, geo(n, 256));
+        const a = await runGpu(K('optim_perturb'), p, [g, bad], outs, geo(n, 64));
         const b = runWasm(K('optim_perturb'), p, [g, bad], outs);
         cmp(`perturb power ${power} norm ${normIdx} w ${tag}`, a[0], b[0], 1e-6);
         cmp(`perturb power ${power} wsave ${tag}`, a[1], b[1], 0);
@@ -190,7 +190,7 @@ async function validate(): Promise<number> {
           const p = { n, lr: 0.1, momentum: 0.9, oneMinusDampening: 0.8, weightDecay: 5e-4, eps: 1e-12, normIdx, guardIdx: 0, first, sumGrads, normalize, restore, nesterov, hasMomentum };
           const ins = [g, g2, m, bad];
           const outs = [w, buf];
-          const a = await runGpu(K('optim_sgd_step'), p, ins, outs, geo(n, 256));
+          const a = await runGpu(K('optim_sgd_step'), p, ins, outs, geo(n, 64));
           const b = runWasm(K('optim_sgd_step'), p, ins, outs);
           cmp(`sgd ${flags} first=${first} norm=${normIdx} w ${tag}`, a[0], b[0], 1e-6);
           cmp(`sgd ${flags} first=${first} norm=${normIdx} buf ${tag}`, a[1], b[1], 1e-6);
@@ -200,7 +200,7 @@ async function validate(): Promise<number> {
         const p = { n, stepSize: 0.01, oneMinusBeta1: 0.1, beta2: 0.999, oneMinusBeta2: 0.001, bc2Sqrt: 0.05, eps: 1e-8, weightDecay: 0.01, decay: 0.999, guardIdx: 0, guard2Idx, decoupled, restore };
         const ins = [g, buf, bad];
         const outs = [w, m, v];
-        const a = await runGpu(K('optim_adam_step'), p, ins, outs, geo(n, 256));
+        const a = await runGpu(K('optim_adam_step'), p, ins, outs, geo(n, 64));
         const b = runWasm(K('optim_adam_step'), p, ins, outs);
         a.forEach((x, i) => cmp(`adam decoupled=${decoupled} restore=${restore} guard2=${guard2Idx} output ${i} ${tag}`, x, b[i], 2e-6));
       }
@@ -238,7 +238,10 @@ async function timeSteps(label: string, sizes: number[], steps: number): Promise
     const r = Float32Array.from({ length: n }, (_, i) => Math.sin(i + k) * 0.01);
     for (const b of [t[k].w, t[k].g1, t[k].g2, t[k].buf]) device.queue.writeBuffer(b, 0, r);
   }
-  const el = (n: number): Geo => [Math.min(65535, Math.ceil(n / 256)), 1, 1];
+  const el = (n: number): Geo => {
+    const g = Math.ceil(n / 64); // @workgroup_size(64), spread over y above 65535 (the engine's grid1)
+    return g <= 65535 ? [g, 1, 1] : [32768, Math.ceil(g / 32768), 1];
+  };
   const red = (n: number): Geo => [Math.ceil(n / 4096), 1, 1];
   const sgdP = (n: number, sumGrads: number, normalize: number, restore: number) => ({
     n, lr: 0.1, momentum: 0.9, oneMinusDampening: 1, weightDecay: 5e-4, eps: 1e-12, normIdx: 1, guardIdx: 0, first: 0, sumGrads, normalize, restore, nesterov: 0, hasMomentum: 1,

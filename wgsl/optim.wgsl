@@ -1,19 +1,20 @@
 // Optimizer kernels (twin of assembly/optim.ts; specs and formulas in engine/ops/optim.ts, the
 // algorithms in engine/optim/*.ts, PUGD step by step in docs/pugd.md).
 //
-// Entry points (all @workgroup_size(256)):
-//   optim_sumsq, optim_sumsq_wg, optim_sumsq_add  one workgroup per CHUNK = 4096-element chunk: writes
-//                                                 that chunk's Σ x² into partials[slot + chunk]
-//                                                 (ideal dispatch: ⌈n/4096⌉ workgroups)
-//   optim_norm_finish                             the first workgroup reduces `count` slots into one
-//                                                 norm (ideal dispatch: 1 workgroup)
-//   optim_perturb, optim_sgd_step, optim_adam_step  one element per invocation
-//                                                 (ideal dispatch: ⌈n/256⌉ workgroups)
+// Entry points:
+//   optim_sumsq, optim_sumsq_wg, optim_sumsq_add  @workgroup_size(256); one workgroup per CHUNK = 4096
+//                                                 elements: writes that chunk's Σ x² into
+//                                                 partials[slot + chunk] (ideal: ⌈n/4096⌉ workgroups)
+//   optim_norm_finish                             @workgroup_size(256); the first workgroup reduces
+//                                                 `count` slots into one norm (ideal: 1 workgroup)
+//   optim_perturb, optim_sgd_step, optim_adam_step  @workgroup_size(64), the engine's 1-D convention;
+//                                                 one element per invocation (ideal: ⌈n/64⌉ workgroups
+//                                                 over x, and y beyond 65535)
 // Every kernel loops grid-stride over a linear workgroup index (x, then y, then z), so any dispatch
 // size and shape is correct; the ideal one does one pass.
 //
-// Bindings: 0 = params uniform (fields in spec order), then the inputs (read-only storage), then the
-// outputs (read_write). Outputs that are also read (w, buf, m, v: in-place updates) are bound only as
+// Bindings: 0 = params uniform (fields in spec order; `// @kernels` names the kernel each struct
+// belongs to), then the inputs (read-only storage), then the outputs (read_write). Outputs that are also read (w, buf, m, v: in-place updates) are bound only as
 // outputs. `override` constants: power (optim_perturb); sumGrads, normalize, restore, nesterov,
 // hasMomentum (optim_sgd_step); decoupled, restore (optim_adam_step).
 //
@@ -29,7 +30,8 @@
 // (norms are ≥ 0), so no kernel ever has to produce or compare a NaN.
 
 const CHUNK: u32 = 4096u;
-const WG: u32 = 256u;
+const WG: u32 = 256u; // reduction kernels
+const WG_EW: u32 = 64u; // elementwise kernels
 const BAD_NORM: f32 = -1.0;
 
 var<workgroup> red: array<f32, 256>;
@@ -75,6 +77,7 @@ fn tree_sum(lid: u32) -> f32 {
 
 // ---- Σ x² per chunk -----------------------------------------------------------------------------
 
+// @kernels optim_sumsq
 struct OptimSumsqParams {
   n: u32,
   slot: u32,
@@ -103,6 +106,7 @@ fn optim_sumsq(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id)
   }
 }
 
+// @kernels optim_sumsq_wg
 struct OptimSumsqWgParams {
   n: u32,
   slot: u32,
@@ -133,6 +137,7 @@ fn optim_sumsq_wg(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
   }
 }
 
+// @kernels optim_sumsq_add
 struct OptimSumsqAddParams {
   n: u32,
   slot: u32,
@@ -164,6 +169,7 @@ fn optim_sumsq_add(@builtin(local_invocation_index) lid: u32, @builtin(workgroup
 
 // ---- the global norm ----------------------------------------------------------------------------
 
+// @kernels optim_norm_finish
 struct OptimNormFinishParams {
   first: u32,
   count: u32,
@@ -212,6 +218,7 @@ fn optim_norm_finish(@builtin(local_invocation_index) lid: u32, @builtin(workgro
 
 override power: u32 = 1u;
 
+// @kernels optim_perturb
 struct OptimPerturbParams {
   n: u32,
   radius: f32,
@@ -226,13 +233,13 @@ struct OptimPerturbParams {
 @group(0) @binding(3) var<storage, read_write> pt_w: array<f32>;
 @group(0) @binding(4) var<storage, read_write> pt_wsave: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn optim_perturb(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let a = pt_norms[pt.normIdx];
   let ok = a >= 0.0;
   let den = a + pt.eps;
-  let stride = wg_count(nwg) * WG;
-  for (var i = wg_linear(wid, nwg) * WG + lid; i < pt.n; i += stride) {
+  let stride = wg_count(nwg) * WG_EW;
+  for (var i = wg_linear(wid, nwg) * WG_EW + lid; i < pt.n; i += stride) {
     let wi = pt_w[i];
     pt_wsave[i] = wi; // the exact copy the update restores from (no restore by subtraction)
     if (ok) {
@@ -257,6 +264,7 @@ override restore: u32 = 0u;
 override nesterov: u32 = 0u;
 override hasMomentum: u32 = 1u;
 
+// @kernels optim_sgd_step
 struct OptimSgdStepParams {
   n: u32,
   lr: f32,
@@ -281,13 +289,13 @@ struct OptimSgdStepParams {
 @group(0) @binding(5) var<storage, read_write> sg_w: array<f32>;
 @group(0) @binding(6) var<storage, read_write> sg_buf: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn optim_sgd_step(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let nrm = sg_norms[sg.normIdx];
   let ok = sg_norms[sg.guardIdx] >= 0.0 && nrm >= 0.0;
   let den = nrm + sg.eps;
-  let stride = wg_count(nwg) * WG;
-  for (var i = wg_linear(wid, nwg) * WG + lid; i < sg.n; i += stride) {
+  let stride = wg_count(nwg) * WG_EW;
+  for (var i = wg_linear(wid, nwg) * WG_EW + lid; i < sg.n; i += stride) {
     var wr: f32;
     if (restore != 0u) {
       wr = sg_wsave[i];
@@ -332,6 +340,7 @@ fn optim_sgd_step(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_
 
 override decoupled: u32 = 0u;
 
+// @kernels optim_adam_step
 struct OptimAdamStepParams {
   n: u32,
   stepSize: f32,
@@ -355,11 +364,11 @@ struct OptimAdamStepParams {
 @group(0) @binding(5) var<storage, read_write> ad_m: array<f32>;
 @group(0) @binding(6) var<storage, read_write> ad_v: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn optim_adam_step(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let ok = ad_norms[ad.guardIdx] >= 0.0 && ad_norms[ad.guard2Idx] >= 0.0;
-  let stride = wg_count(nwg) * WG;
-  for (var i = wg_linear(wid, nwg) * WG + lid; i < ad.n; i += stride) {
+  let stride = wg_count(nwg) * WG_EW;
+  for (var i = wg_linear(wid, nwg) * WG_EW + lid; i < ad.n; i += stride) {
     var wv: f32;
     if (restore != 0u) {
       wv = ad_wsave[i];

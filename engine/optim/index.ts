@@ -1,6 +1,6 @@
 // The `optim` namespace: optimizers with PyTorch's names and semantics (camelCase options), PUGD, and
 // learning-rate schedules (`optim.lr_scheduler.*`, also re-exported at the top level).
-export { Optimizer, EPS, type Closure, type ParamGroup, type ParamsInput, type OptimizerStateDict, type Hyper } from './optimizer.js';
+export { Optimizer, EPS, QUEUED_CHECK_EVERY, type Closure, type ParamGroup, type ParamsInput, type OptimizerStateDict, type Hyper } from './optimizer.js';
 export { SGD, type SGDOptions, type SGDHyper } from './sgd.js';
 export { Adam, AdamW, type AdamOptions, type AdamHyper } from './adam.js';
 export { PUGD, PUGD_DEFAULTS, type PUGDOptions } from './pugd.js';
