@@ -8,30 +8,35 @@
 //   time:     one PUGD step's and one SGD step's optimizer kernels (4K + 2 and K dispatches, one
 //             submit) on ResNet-20's and ResNet-18's parameter sizes; JSON lines like optim.bench.mjs.
 //
-// Run with bench/optim_lab.mjs, which bundles this file and starts it with a Vulkan driver (Dawn on
-// SwiftShader here; set PUGD_VK_ICD for another ICD). Not a test: it needs a WebGPU adapter, which CI
-// machines may not have; the engine's WebGPU backend brings the same checks into `npm test`.
-import { readFileSync } from 'node:fs';
+// Env: LAB_MODE=validate|time (default validate). Run: node bench/run.mjs lab/optim_kernels (the bench
+// runner sets up the adapter), or alone with a Vulkan driver on the loader path when Node starts, e.g.
+// Debian's Chromium SwiftShader:
+//   npx esbuild bench/lab/optim_kernels.bench.ts --bundle --platform=node --format=esm --external:webgpu \
+//     --outfile=out/bench/optim_kernels.mjs && VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
+//     LD_LIBRARY_PATH=/usr/lib/chromium node out/bench/optim_kernels.mjs
+// Not a test: it needs a WebGPU adapter; with the engine's WebGPU backend the optimizer suites run on
+// webgpu in `npm test` (PUGD_TEST_BACKENDS).
 import { performance } from 'node:perf_hooks';
 import { create, globals } from 'webgpu';
-import { getBackend, setBackend } from '../engine/backend.js';
-import '../engine/backends/wasm.js';
-import { optimKernels, normLayout } from '../engine/ops/optim.js';
-import type { KernelSpec } from '../engine/kernel.js';
-import type { Buf } from '../engine/backend.js';
+import { getBackend, setBackend, setBackendLogger } from '../../engine/index.js';
+import { optimKernels, normLayout } from '../../engine/ops/optim.js';
+import type { KernelSpec } from '../../engine/kernel.js';
+import type { Buf } from '../../engine/backend.js';
+import { wgslSources } from '../../engine/generated/assets.js';
+import { resnet18Shapes, resnet20Shapes } from '../optim_shapes.js';
 
 Object.assign(globalThis, globals);
 type Arr = Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer>;
 type Geo = [number, number, number];
 const K = (name: string) => optimKernels.find((k) => k.name === name)!;
-const mode = process.argv[2] ?? 'validate';
+const mode = process.env.LAB_MODE ?? 'validate';
 const emit = (o: object) => console.log(JSON.stringify(o));
 
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
-if (!adapter) throw new Error('optim_lab: no WebGPU adapter (see bench/optim_lab.mjs for the Vulkan driver it needs)');
+if (!adapter) throw new Error('optim_kernels lab: no WebGPU adapter (see the header for the Vulkan driver it needs)');
 const device = await adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } });
-const src = readFileSync(new URL('../wgsl/optim.wgsl', import.meta.url), 'utf8');
+const src = wgslSources.optim; // wgsl/optim.wgsl as embedded by the build
 const mod = device.createShaderModule({ code: src });
 const info = await mod.getCompilationInfo();
 for (const m of info.messages) console.error(`wgsl/optim.wgsl:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
@@ -119,6 +124,7 @@ async function runGpu(k: KernelSpec, params: Record<string, number>, ins: Arr[],
   return res;
 }
 
+setBackendLogger(null);
 await setBackend('wasm');
 const wasm = getBackend() as ReturnType<typeof getBackend> & { view(b: Buf): Uint8Array };
 function runWasm(k: KernelSpec, params: Record<string, number>, ins: Arr[], outs: Arr[]): Arr[] {
@@ -279,8 +285,9 @@ async function timeSteps(label: string, sizes: number[], steps: number): Promise
 let code = 0;
 if (mode === 'validate') code = (await validate()) > 0 ? 1 : 0;
 else if (mode === 'time') {
-  const sizes = JSON.parse(readFileSync(new URL('./optim_shapes.json', import.meta.url), 'utf8')) as Record<string, number[][]>;
-  for (const [label, shapes] of Object.entries(sizes)) await timeSteps(label, shapes.map((s) => s.reduce((a, b) => a * b, 1)), label === 'resnet18' ? 3 : 10);
-} else throw new Error(`optim_lab: unknown mode '${mode}' (validate | time)`);
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  await timeSteps('resnet20', resnet20Shapes().map(size), 10);
+  await timeSteps('resnet18', resnet18Shapes().map(size), 3);
+} else throw new Error(`optim_kernels lab: unknown LAB_MODE '${mode}' (validate | time)`);
 device.destroy();
 process.exit(code);

@@ -1,8 +1,9 @@
-// Parameter shapes the optimizer benchmarks use (shared by optim.bench.mjs and optim_lab.mjs).
+// Parameter shapes of the optimizer benchmarks (bench/optim.bench.ts, bench/lab/optim_kernels.bench.ts).
+import { models, Generator } from '../engine/index.js';
 
 /** ResNet-18, CIFAR variant (kuangliu/pytorch-cifar: 3×3 stem, no max-pool, 10 classes): 11,173,962 parameters. */
-export function resnet18Shapes() {
-  const s = [[64, 3, 3, 3], [64], [64]];
+export function resnet18Shapes(): number[][] {
+  const s: number[][] = [[64, 3, 3, 3], [64], [64]];
   let inC = 64;
   for (const [out, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
     for (let b = 0; b < 2; b++) {
@@ -16,9 +17,9 @@ export function resnet18Shapes() {
   return s;
 }
 
-/** ResNet-20 (CIFAR, option-A shortcuts) from the model itself: 269,722 parameters. */
-export function resnet20Shapes(pugd) {
-  const m = pugd.models.resnet20({ generator: new pugd.Generator(1) });
+/** ResNet-20 (CIFAR, option-A shortcuts) from the model itself: 269,722 parameters. Needs a backend. */
+export function resnet20Shapes(): number[][] {
+  const m = models.resnet20({ generator: new Generator(1) });
   const shapes = m.parameters().map((p) => [...p.shape]);
   m.dispose();
   return shapes;

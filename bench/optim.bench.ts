@@ -1,0 +1,130 @@
+// Optimizer benchmarks, one JSON line per measurement (the targets are reported here, never asserted
+// in tests):
+//   1. optimizer-only: the time of the optimizer's own work per step on ResNet-20's parameter set
+//      (0.27 M, from models.resnet20) and on a parameter list with ResNet-18's shapes (11.17 M, CIFAR
+//      variant). The closure only re-attaches precomputed gradients (a handle, no copy), so what is
+//      timed is the optimizer: its kernels and its host bookkeeping.
+//   2. training step: a PUGD step vs an SGD step on ResNet-20 (forward + backward + update, same
+//      batch), their ratio (target ≤ 2.1: the two passes are inherent) and the optimizer's share of a
+//      PUGD step (target ≤ 5%).
+// Every timing ends with a device sync, so on queued backends it is work done, not work queued.
+//
+// Env: BENCH_BACKEND=wasm|webgpu (default wasm), BENCH_BATCH=16, BENCH_REPS=3, BENCH_ONLY=optim|train.
+// Run: node bench/run.mjs optim (the bench runner bundles it and sets up the WebGPU adapter), or alone:
+//   npx esbuild bench/optim.bench.ts --bundle --platform=node --format=esm --external:webgpu \
+//     --outfile=out/bench/optim.mjs && node out/bench/optim.mjs
+import { performance } from 'node:perf_hooks';
+import { Generator, getBackend, manualSeed, memory, models, nn, optim, randn, setBackend, setBackendLogger, tensor, type BackendName, type Tensor } from '../engine/index.js';
+import { resnet18Shapes, resnet20Shapes } from './optim_shapes.js';
+
+const backendName = (process.env.BENCH_BACKEND ?? 'wasm') as BackendName;
+const batch = Number(process.env.BENCH_BATCH ?? 16);
+const reps = Number(process.env.BENCH_REPS ?? 3);
+const only = process.env.BENCH_ONLY ?? '';
+
+setBackendLogger(null);
+await setBackend(backendName);
+const backend = getBackend();
+const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: backendName, device: backend.info.description, ...o }));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+type Opt = { step(c: optim.Closure): Promise<Tensor | null>; zeroGrad(): void; dispose(): void };
+const makers: Record<string, (ps: Tensor[]) => Opt> = {
+  PUGD: (ps) => new optim.PUGD(ps),
+  SGD: (ps) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 }),
+  SAM: (ps) => new optim.SAM(ps, { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 }),
+  UGD: (ps) => new optim.UGD(ps),
+  AdamW: (ps) => new optim.AdamW(ps),
+};
+
+/** Median time of `opt.step` with a closure that costs nothing on the device. */
+async function optimizerMs(opt: Opt, params: Tensor[], grads: Tensor[], steps: number): Promise<{ ms: number; dispatches: number }> {
+  const loss = tensor([1], [1]);
+  const closure = () => {
+    params.forEach((p, i) => (p.grad = grads[i].detach()));
+    return loss.detach();
+  };
+  for (let i = 0; i < 2; i++) await opt.step(closure);
+  await backend.sync();
+  const times: number[] = [];
+  const d0 = memory().dispatches;
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await opt.step(closure);
+    await backend.sync();
+    times.push(performance.now() - t0);
+  }
+  const dispatches = (memory().dispatches - d0) / steps;
+  loss.dispose();
+  return { ms: median(times), dispatches };
+}
+
+async function optimizerOnly(label: string, shapes: number[][], steps: number): Promise<void> {
+  const g = new Generator(1);
+  const params = shapes.map((s) => randn(s, { std: 0.1, generator: g, requiresGrad: true }));
+  const grads = shapes.map((s) => randn(s, { std: 0.01, generator: g }));
+  const n = params.reduce((t, p) => t + p.size, 0);
+  for (const [name, make] of Object.entries(makers)) {
+    const opt = make(params);
+    const r = await optimizerMs(opt, params, grads, steps);
+    emit({ bench: 'optimizer-only', params: label, numParams: n, tensors: params.length, optimizer: name, msPerStep: +r.ms.toFixed(3), dispatchesPerStep: r.dispatches, steps });
+    opt.dispose();
+  }
+  for (const t of [...params, ...grads]) t.dispose();
+}
+
+async function trainingStep(name: 'SGD' | 'PUGD'): Promise<number> {
+  manualSeed(3);
+  const model = models.resnet20({ generator: new Generator(3) });
+  const x = randn([batch, 3, 32, 32], { generator: new Generator(4) });
+  const y = tensor(Array.from({ length: batch }, (_, i) => i % 10), [batch], { dtype: 'i32' });
+  const opt = makers[name](model.parameters());
+  const closure = () => {
+    opt.zeroGrad();
+    const l = nn.functional.crossEntropy(model.forward(x), y);
+    l.backward();
+    return l;
+  };
+  await opt.step(closure);
+  await backend.sync();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await opt.step(closure);
+    await backend.sync();
+    times.push(performance.now() - t0);
+  }
+  emit({ bench: 'training-step', model: 'resnet20', batch, optimizer: name, msPerStep: +median(times).toFixed(1), runsMs: times.map((t) => +t.toFixed(0)) });
+  opt.dispose();
+  model.dispose();
+  x.dispose();
+  y.dispose();
+  return median(times);
+}
+
+if (only !== 'train') {
+  await optimizerOnly('resnet20', resnet20Shapes(), Math.max(reps, 10));
+  await optimizerOnly('resnet18', resnet18Shapes(), Math.max(reps, 5));
+}
+if (only !== 'optim') {
+  // The optimizer-only PUGD time on ResNet-20's own parameters, next to the training steps.
+  const model = models.resnet20({ generator: new Generator(1) });
+  const params = model.parameters();
+  const grads = params.map((p) => randn([...p.shape], { std: 0.01 }));
+  const opt = makers.PUGD(params);
+  const optMs = (await optimizerMs(opt, params, grads, 10)).ms;
+  opt.dispose();
+  for (const t of grads) t.dispose();
+  model.dispose();
+  const sgd = await trainingStep('SGD');
+  const pugd = await trainingStep('PUGD');
+  const ratio = pugd / sgd;
+  const share = optMs / pugd;
+  emit({
+    bench: 'pugd-vs-sgd', model: 'resnet20', batch, pugdMs: +pugd.toFixed(1), sgdMs: +sgd.toFixed(1),
+    ratio: +ratio.toFixed(3), ratioTarget: 2.1, ratioOk: ratio <= 2.1,
+    optimizerMs: +optMs.toFixed(3), optimizerShare: +share.toFixed(5), shareTarget: 0.05, shareOk: share <= 0.05,
+  });
+}
+backend.dispose();
+process.exit(0);
