@@ -76,25 +76,13 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
 
   /** One step; with a closure it runs it and releases the gradients, as SGD.step. */
   async step(closure?: Closure): Promise<Tensor | null> {
-    if (closure !== undefined && typeof closure !== 'function') throw new Error(`${this.name}.step: closure must be a function, got ${typeof closure}`);
-    this.beginStep();
-    let loss: Tensor | null = null;
-    try {
-      loss = closure ? await this.runClosure(closure, 'at w') : null;
-      const active = closure ? this.withGrad('at w') : this.flat.filter((p) => p.grad !== null);
+    return this.onePassStep(closure, false, (active, loss) => {
       const s = this.scratch();
-      this.finish(loss, 0, 0, 0);
+      this.finish(loss, 0, 0, 0); // norms[0] = 0, or −1 when the loss is not finite (the guard)
       for (const p of active) {
         adamUpdate(this, p, this.hyperOf(p), this.decoupled, { g: p.grad!, wsave: null, norms: s.norms, guardIdx: 0, guard2Idx: 0 });
       }
-    } catch (e) {
-      loss?.dispose();
-      throw e;
-    } finally {
-      this.stepDone();
-      if (closure) this.releaseGrads();
-    }
-    return this.endStep(loss);
+    });
   }
 
   protected stateKeys() {

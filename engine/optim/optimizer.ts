@@ -14,13 +14,17 @@
 // learns about it without a per-step readback: on wasm the status buffer is host memory and is read
 // after each step; on queued backends (webgpu) a non-blocking read is started every
 // QUEUED_CHECK_EVERY steps and looked at when it has landed. Either way `step` rejects with an error
-// naming the step, the pass and the reason; `await opt.checkFinite()` checks at once.
+// naming the step, the pass and the reason; `await opt.checkFinite()` checks at once. A skipped step
+// still counts as a step (the step counter, Adam's bias correction): the host does not know it was
+// skipped until the status is read.
 //
 // Not handled: sparse gradients, complex tensors, parameters on different backends in one optimizer.
 
 import { Tensor, startScope, endScope, keep, empty } from '../tensor.js';
 import type { Backend, Buf } from '../backend.js';
 import { dispatch } from '../ops/op.js';
+import { full } from '../ops/elementwise.js';
+import { withFrozenRunningStats } from '../ops/batchnorm2d.js';
 import { normLayout, optim_norm_finish, type NormLayout } from '../ops/optim.js';
 
 /** A loss closure: zero the gradients, compute the loss, call `backward()`, return the loss. */
@@ -259,6 +263,51 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
       throw new Error(`${this.name}.step: the closure (${pass}) ${problem} (a closure zeroes the gradients, computes the loss, calls loss.backward() and returns the loss)`);
     }
     return handle!;
+  }
+
+  /**
+   * The one-pass step of SGD, Adam/AdamW and UGD: run the closure (if any), then `update` the
+   * parameters that have a gradient; release the gradients when a closure produced them.
+   * `requireClosure`: the optimizer cannot step on gradients computed outside (UGD normalises them).
+   */
+  protected async onePassStep(closure: Closure | undefined, requireClosure: boolean, update: (active: Tensor[], loss: Tensor | null) => void): Promise<Tensor | null> {
+    if (closure === undefined && requireClosure) throw new Error(`${this.name}.step: a closure is required`);
+    if (closure !== undefined && typeof closure !== 'function') throw new Error(`${this.name}.step: closure must be a function, got ${typeof closure}`);
+    this.beginStep();
+    let loss: Tensor | null = null;
+    try {
+      loss = closure ? await this.runClosure(closure, 'at w') : null;
+      update(closure ? this.withGrad('at w') : this.flat.filter((p) => p.grad !== null), loss);
+    } catch (e) {
+      loss?.dispose();
+      throw e;
+    } finally {
+      this.stepDone();
+      if (closure) this.releaseGrads();
+    }
+    return this.endStep(loss);
+  }
+
+  /** Pass 2 of the two-pass optimizers: the closure at w+ε, with BN running stats frozen when asked. */
+  protected runPerturbedPass(closure: Closure, bnStats: boolean): Promise<Tensor> {
+    const pass2 = () => this.runClosure(closure, 'pass 2, at w+ε');
+    return bnStats ? pass2() : withFrozenRunningStats(pass2);
+  }
+
+  /**
+   * The gradients of pass 2, taken from `.grad` like g1: a parameter active at w without a gradient
+   * at w+ε contributes zeros; a gradient at w+ε for a parameter that had none at w is an error (the
+   * reference fails there with a KeyError, SPEC §4.2 hazard 8).
+   */
+  protected takePerturbedGrads(active: readonly Tensor[], g1: ReadonlyMap<Tensor, Tensor>): Map<Tensor, Tensor> {
+    for (const p of this.flat) {
+      if (p.grad && !g1.has(p)) {
+        throw new Error(`${this.name}.step: ${paramLabel(p, this.indexOf.get(p)!)} received a gradient at w+ε but none at w; both passes must reach the same parameters`);
+      }
+    }
+    const g2 = new Map<Tensor, Tensor>();
+    for (const p of active) g2.set(p, p.grad ? this.takeGrad(p) : keep(full(p.shape, 0, { backend: p.backend })));
+    return g2;
   }
 
   /** Parameters that received a gradient, in flat order; throws when none did (backward forgotten). */

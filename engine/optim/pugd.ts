@@ -20,10 +20,8 @@
 
 import { empty, keep, type Tensor } from '../tensor.js';
 import { dispatch } from '../ops/op.js';
-import { full } from '../ops/elementwise.js';
-import { withFrozenRunningStats } from '../ops/batchnorm2d.js';
 import { optim_perturb, optim_sumsq, optim_sumsq_add, optim_sumsq_wg } from '../ops/optim.js';
-import { checkHyper, checkKeys, EPS, Optimizer, paramLabel, type Closure, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { checkHyper, checkKeys, EPS, Optimizer, type Closure, type ParamGroup, type ParamsInput } from './optimizer.js';
 import { checkSgdGroup, sgdRules, sgdUpdate, type SGDHyper } from './sgd.js';
 
 export interface PUGDOptions extends Partial<SGDHyper> {
@@ -128,15 +126,9 @@ export class PUGD extends Optimizer<SGDHyper> {
       }
 
       // §1.2.3 Pass 2 at w + ε, same batch: g2 = ∇L(w + ε).
-      const pass2 = () => this.runClosure(closure, 'pass 2, at w+ε');
-      lossPerturbed = this.bnStatsOnPerturbedPass ? await pass2() : await withFrozenRunningStats(pass2);
-      for (const p of this.flat) {
-        if (p.grad && !g1.has(p)) {
-          throw new Error(`PUGD.step: ${paramLabel(p, this.indexOf.get(p)!)} received a gradient at w+ε but none at w; both passes must reach the same parameters`);
-        }
-      }
-      // A parameter without a gradient at w+ε contributes g2 = 0.
-      for (const p of active) g2.set(p, p.grad ? this.takeGrad(p) : keep(full(p.shape, 0, { backend: p.backend })));
+      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass);
+      // g2 is taken like g1; a parameter without a gradient at w+ε contributes g2 = 0.
+      for (const [p, g] of this.takePerturbedGrads(active, g1)) g2.set(p, g);
 
       // §1.2.4 n = ‖g1 + g2‖ (global; pugd.py 60, 75–85), −1 if it or the pass-2 loss is not finite.
       // The 'perturbed' variant normalises g2 alone.

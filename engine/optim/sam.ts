@@ -13,10 +13,8 @@
 
 import { empty, keep, type Tensor } from '../tensor.js';
 import { dispatch } from '../ops/op.js';
-import { full } from '../ops/elementwise.js';
-import { withFrozenRunningStats } from '../ops/batchnorm2d.js';
 import { optim_perturb, optim_sumsq, optim_sumsq_wg } from '../ops/optim.js';
-import { checkHyper, checkKeys, EPS, Optimizer, paramLabel, type Closure, type Hyper, type ParamGroup, type ParamsInput, type Rule } from './optimizer.js';
+import { checkHyper, checkKeys, EPS, Optimizer, type Closure, type Hyper, type ParamGroup, type ParamsInput, type Rule } from './optimizer.js';
 import { checkSgdGroup, SGD, SGD_DEFAULTS, sgdRules, sgdUpdate, type SGDHyper } from './sgd.js';
 import { Adam, ADAM_DEFAULTS, adamRules, adamUpdate, AdamW, ADAMW_DEFAULTS, type AdamHyper } from './adam.js';
 
@@ -135,14 +133,8 @@ export class SAM extends Optimizer<Hyper> {
         );
         wsave.set(p, w0);
       }
-      const pass2 = () => this.runClosure(closure, 'pass 2, at w+ε');
-      lossPerturbed = this.bnStatsOnPerturbedPass ? await pass2() : await withFrozenRunningStats(pass2);
-      for (const p of this.flat) {
-        if (p.grad && !g1.has(p)) {
-          throw new Error(`${this.name}.step: ${paramLabel(p, this.indexOf.get(p)!)} received a gradient at w+ε but none at w; both passes must reach the same parameters`);
-        }
-      }
-      for (const p of active) g2.set(p, p.grad ? this.takeGrad(p) : keep(full(p.shape, 0, { backend: p.backend })));
+      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass);
+      for (const [p, g] of this.takePerturbedGrads(active, g1)) g2.set(p, g);
       this.finish(lossPerturbed, 0, 0, 1); // norms[1] = 0, or −1 if the pass-2 loss is not finite
       for (const p of active) {
         const group = this.hyperOf(p);

@@ -118,25 +118,13 @@ export class SGD extends Optimizer<SGDHyper> {
    * the loss. Without: updates from the gradients already in `.grad` and returns null.
    */
   async step(closure?: Closure): Promise<Tensor | null> {
-    if (closure !== undefined && typeof closure !== 'function') throw new Error(`SGD.step: closure must be a function, got ${typeof closure}`);
-    this.beginStep();
-    let loss: Tensor | null = null;
-    try {
-      loss = closure ? await this.runClosure(closure, 'at w') : null;
-      const active = closure ? this.withGrad('at w') : this.flat.filter((p) => p.grad !== null);
+    return this.onePassStep(closure, false, (active, loss) => {
       const s = this.scratch();
       this.finish(loss, 0, 0, 0); // norms[0] = 0, or −1 when the loss is not finite (the guard)
       for (const p of active) {
         sgdUpdate(this, p, this.hyperOf(p), { g1: null, g2: p.grad!, wsave: null, norms: s.norms, normIdx: 0, guardIdx: 0, normalize: false, eps: 0 });
       }
-    } catch (e) {
-      loss?.dispose();
-      throw e;
-    } finally {
-      this.stepDone();
-      if (closure) this.releaseGrads();
-    }
-    return this.endStep(loss);
+    });
   }
 
   protected stateKeys() {

@@ -37,27 +37,16 @@ export class UGD extends Optimizer<SGDHyper> {
 
   /** One step: closure at w, u = g/(‖g‖ + 1e-12), momentum SGD on u. Resolves to the loss. */
   async step(closure: Closure): Promise<Tensor> {
-    if (typeof closure !== 'function') throw new Error(`UGD.step: a closure is required, got ${typeof closure}`);
-    this.beginStep();
-    let loss: Tensor | null = null;
-    try {
-      loss = await this.runClosure(closure, 'at w');
-      const active = this.withGrad('at w');
+    const loss = await this.onePassStep(closure, true, (active, l) => {
       const s = this.scratch();
       const L = this.layout(active);
       active.forEach((p, k) => dispatch(optim_sumsq, { n: p.size, slot: L.offsets[k] }, [p.grad!], [s.partials!]));
-      this.finish(loss, 0, L.total, 1); // norms[1] = ‖g‖ (−1 if the loss or a gradient is not finite)
+      this.finish(l, 0, L.total, 1); // norms[1] = ‖g‖ (−1 if the loss or a gradient is not finite)
       for (const p of active) {
         sgdUpdate(this, p, this.hyperOf(p), { g1: null, g2: p.grad!, wsave: null, norms: s.norms, normIdx: 1, guardIdx: 1, normalize: true, eps: EPS });
       }
-    } catch (e) {
-      loss?.dispose();
-      throw e;
-    } finally {
-      this.stepDone();
-      this.releaseGrads();
-    }
-    return this.endStep(loss) as Tensor;
+    });
+    return loss as Tensor;
   }
 
   protected stateKeys() {
