@@ -73,33 +73,45 @@ async function optimizerOnly(label: string, shapes: number[][], steps: number): 
   for (const t of [...params, ...grads]) t.dispose();
 }
 
-async function trainingStep(name: 'SGD' | 'PUGD'): Promise<number> {
-  manualSeed(3);
-  const model = models.resnet20({ generator: new Generator(3) });
-  const x = randn([batch, 3, 32, 32], { generator: new Generator(4) });
-  const y = tensor(Array.from({ length: batch }, (_, i) => i % 10), [batch], { dtype: 'i32' });
-  const opt = makers[name](model.parameters());
-  const closure = () => {
-    opt.zeroGrad();
-    const l = nn.functional.crossEntropy(model.forward(x), y);
-    l.backward();
-    return l;
-  };
-  await opt.step(closure);
+/**
+ * SGD and PUGD training steps on ResNet-20, interleaved (SGD, PUGD, SGD, PUGD, …) so that a change in
+ * machine load affects both alike; medians of `reps` steps each after one warm-up step.
+ */
+async function trainingSteps(): Promise<{ SGD: number; PUGD: number }> {
+  const setups = (['SGD', 'PUGD'] as const).map((name) => {
+    manualSeed(3);
+    const model = models.resnet20({ generator: new Generator(3) });
+    const x = randn([batch, 3, 32, 32], { generator: new Generator(4) });
+    const y = tensor(Array.from({ length: batch }, (_, i) => i % 10), [batch], { dtype: 'i32' });
+    const opt = makers[name](model.parameters());
+    const closure = () => {
+      opt.zeroGrad();
+      const l = nn.functional.crossEntropy(model.forward(x), y);
+      l.backward();
+      return l;
+    };
+    return { name, model, x, y, opt, closure, times: [] as number[] };
+  });
+  for (const s of setups) await s.opt.step(s.closure);
   await backend.sync();
-  const times: number[] = [];
   for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await opt.step(closure);
-    await backend.sync();
-    times.push(performance.now() - t0);
+    for (const s of setups) {
+      const t0 = performance.now();
+      await s.opt.step(s.closure);
+      await backend.sync();
+      s.times.push(performance.now() - t0);
+    }
   }
-  emit({ bench: 'training-step', model: 'resnet20', batch, optimizer: name, msPerStep: +median(times).toFixed(1), runsMs: times.map((t) => +t.toFixed(0)) });
-  opt.dispose();
-  model.dispose();
-  x.dispose();
-  y.dispose();
-  return median(times);
+  const out = { SGD: 0, PUGD: 0 };
+  for (const s of setups) {
+    out[s.name] = median(s.times);
+    emit({ bench: 'training-step', model: 'resnet20', batch, optimizer: s.name, msPerStep: +out[s.name].toFixed(1), runsMs: s.times.map((t) => +t.toFixed(0)) });
+    s.opt.dispose();
+    s.model.dispose();
+    s.x.dispose();
+    s.y.dispose();
+  }
+  return out;
 }
 
 if (only !== 'train') {
@@ -116,8 +128,7 @@ if (only !== 'optim') {
   opt.dispose();
   for (const t of grads) t.dispose();
   model.dispose();
-  const sgd = await trainingStep('SGD');
-  const pugd = await trainingStep('PUGD');
+  const { SGD: sgd, PUGD: pugd } = await trainingSteps();
   const ratio = pugd / sgd;
   const share = optMs / pugd;
   emit({
