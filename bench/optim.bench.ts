@@ -74,11 +74,13 @@ async function optimizerOnly(label: string, shapes: number[][], steps: number): 
 }
 
 /**
- * SGD and PUGD training steps on ResNet-20, interleaved (SGD, PUGD, SGD, PUGD, …) so that a change in
- * machine load affects both alike; medians of `reps` steps each after one warm-up step.
+ * SGD and PUGD training steps on ResNet-20 and PUGD's optimizer-only step on the same parameter set,
+ * interleaved (SGD, PUGD, optimizer-only, SGD, …) so that a change in machine load affects all three
+ * alike; medians of `reps` steps each after one warm-up step.
  */
-async function trainingSteps(): Promise<{ SGD: number; PUGD: number }> {
-  const setups = (['SGD', 'PUGD'] as const).map((name) => {
+async function trainingSteps(): Promise<{ SGD: number; PUGD: number; optimizer: number }> {
+  const timed: { name: 'SGD' | 'PUGD' | 'optimizer'; step: () => Promise<unknown>; dispose: () => void; times: number[] }[] = [];
+  for (const name of ['SGD', 'PUGD'] as const) {
     manualSeed(3);
     const model = models.resnet20({ generator: new Generator(3) });
     const x = randn([batch, 3, 32, 32], { generator: new Generator(4) });
@@ -90,26 +92,35 @@ async function trainingSteps(): Promise<{ SGD: number; PUGD: number }> {
       l.backward();
       return l;
     };
-    return { name, model, x, y, opt, closure, times: [] as number[] };
-  });
-  for (const s of setups) await s.opt.step(s.closure);
+    timed.push({ name, step: () => opt.step(closure), dispose: () => [opt, model, x, y].forEach((o) => o.dispose()), times: [] });
+  }
+  {
+    const model = models.resnet20({ generator: new Generator(1) });
+    const params = model.parameters();
+    const grads = params.map((p) => randn([...p.shape], { std: 0.01 }));
+    const opt = makers.PUGD(params);
+    const loss = tensor([1], [1]);
+    const closure = () => {
+      params.forEach((p, i) => (p.grad = grads[i].detach()));
+      return loss.detach();
+    };
+    timed.push({ name: 'optimizer', step: () => opt.step(closure), dispose: () => [opt, model, loss, ...grads].forEach((o) => o.dispose()), times: [] });
+  }
+  for (const t of timed) await t.step();
   await backend.sync();
   for (let i = 0; i < reps; i++) {
-    for (const s of setups) {
+    for (const t of timed) {
       const t0 = performance.now();
-      await s.opt.step(s.closure);
+      await t.step();
       await backend.sync();
-      s.times.push(performance.now() - t0);
+      t.times.push(performance.now() - t0);
     }
   }
-  const out = { SGD: 0, PUGD: 0 };
-  for (const s of setups) {
-    out[s.name] = median(s.times);
-    emit({ bench: 'training-step', model: 'resnet20', batch, optimizer: s.name, msPerStep: +out[s.name].toFixed(1), runsMs: s.times.map((t) => +t.toFixed(0)) });
-    s.opt.dispose();
-    s.model.dispose();
-    s.x.dispose();
-    s.y.dispose();
+  const out = { SGD: 0, PUGD: 0, optimizer: 0 };
+  for (const t of timed) {
+    out[t.name] = median(t.times);
+    if (t.name !== 'optimizer') emit({ bench: 'training-step', model: 'resnet20', batch, optimizer: t.name, msPerStep: +out[t.name].toFixed(1), runsMs: t.times.map((v) => +v.toFixed(0)) });
+    t.dispose();
   }
   return out;
 }
@@ -119,16 +130,7 @@ if (only !== 'train') {
   await optimizerOnly('resnet18', resnet18Shapes(), Math.max(reps, 5));
 }
 if (only !== 'optim') {
-  // The optimizer-only PUGD time on ResNet-20's own parameters, next to the training steps.
-  const model = models.resnet20({ generator: new Generator(1) });
-  const params = model.parameters();
-  const grads = params.map((p) => randn([...p.shape], { std: 0.01 }));
-  const opt = makers.PUGD(params);
-  const optMs = (await optimizerMs(opt, params, grads, 10)).ms;
-  opt.dispose();
-  for (const t of grads) t.dispose();
-  model.dispose();
-  const { SGD: sgd, PUGD: pugd } = await trainingSteps();
+  const { SGD: sgd, PUGD: pugd, optimizer: optMs } = await trainingSteps();
   const ratio = pugd / sgd;
   const share = optMs / pugd;
   emit({
