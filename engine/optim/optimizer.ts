@@ -10,10 +10,9 @@
 //
 // Non-finite values never reach the weights: the norm kernels write −1 (BAD_NORM; norms are ≥ 0) for
 // a non-finite loss or norm, and every update kernel skips its update when a norm it depends on is
-// negative. The host
-// learns about it without a per-step readback: on wasm the status buffer is host memory and is read
-// after each step; on queued backends (webgpu) a non-blocking read is started every
-// QUEUED_CHECK_EVERY steps and looked at when it has landed. Either way `step` rejects with an error
+// negative. The host learns about it without a per-step readback: on wasm the status buffer is host
+// memory and is read after each step; on queued backends (webgpu) a non-blocking read is started
+// every QUEUED_CHECK_EVERY steps and looked at when it has landed. Either way `step` rejects with an error
 // naming the step, the pass and the reason; `await opt.checkFinite()` checks at once. A skipped step
 // still counts as a step (the step counter, Adam's bias correction): the host does not know it was
 // skipped until the status is read.
