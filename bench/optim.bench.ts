@@ -10,12 +10,12 @@
 // Every timing ends with a device sync, so on queued backends it is work done, not work queued.
 //
 // Env: BENCH_BACKEND=wasm|webgpu (default wasm), BENCH_BATCH=16, BENCH_REPS=3, BENCH_ONLY=optim|train.
-// Run: node bench/run.mjs optim (the bench runner bundles it and sets up the WebGPU adapter), or alone:
-//   npx esbuild bench/optim.bench.ts --bundle --platform=node --format=esm --external:webgpu \
-//     --outfile=out/bench/optim.mjs && node out/bench/optim.mjs
+// Run: node bench/run.mjs optim (after npm run build; the runner bundles it and sets up the WebGPU
+// adapter, SwiftShader where there is no GPU).
 import { performance } from 'node:perf_hooks';
 import { Generator, getBackend, manualSeed, memory, models, nn, optim, randn, setBackend, setBackendLogger, tensor, type BackendName, type Tensor } from '../engine/index.js';
 import { resnet18Shapes, resnet20Shapes } from './optim_shapes.js';
+import { backendDesc, emit as emitLine, median } from './common.js';
 
 const backendName = (process.env.BENCH_BACKEND ?? 'wasm') as BackendName;
 const batch = Number(process.env.BENCH_BATCH ?? 16);
@@ -25,8 +25,7 @@ const only = process.env.BENCH_ONLY ?? '';
 setBackendLogger(null);
 await setBackend(backendName);
 const backend = getBackend();
-const emit = (o: Record<string, unknown>) => console.log(JSON.stringify({ backend: backendName, device: backend.info.description, ...o }));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const emit = (o: Record<string, unknown>) => emitLine({ ...backendDesc(), ...o });
 
 type Opt = { step(c: optim.Closure): Promise<Tensor | null>; zeroGrad(): void; dispose(): void };
 const makers: Record<string, (ps: Tensor[]) => Opt> = {

@@ -8,14 +8,10 @@
 //   time:     one PUGD step's and one SGD step's optimizer kernels (4K + 2 and K dispatches, one
 //             submit) on ResNet-20's and ResNet-18's parameter sizes; JSON lines like optim.bench.mjs.
 //
-// Env: LAB_MODE=validate|time (default validate). Run: node bench/run.mjs lab/optim_kernels (the bench
-// runner sets up the adapter), or alone with a Vulkan driver on the loader path when Node starts, e.g.
-// Debian's Chromium SwiftShader:
-//   npx esbuild bench/lab/optim_kernels.bench.ts --bundle --platform=node --format=esm --external:webgpu \
-//     --outfile=out/bench/optim_kernels.mjs && VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
-//     LD_LIBRARY_PATH=/usr/lib/chromium node out/bench/optim_kernels.mjs
-// Not a test: it needs a WebGPU adapter; with the engine's WebGPU backend the optimizer suites run on
-// webgpu in `npm test` (PUGD_TEST_BACKENDS).
+// Env: LAB_MODE=validate|time|phases (default validate). Run: node bench/run.mjs lab/optim_kernels (after npm
+// run build; the runner sets up the adapter). The same kernel-level comparison runs in npm test
+// (tests/webgpu/cross_backend.test.ts) and the optimizers run on webgpu in tests/optim/; this lab adds
+// odd dispatch shapes, more sizes and flag combinations, and timings of whole kernel sequences.
 import { performance } from 'node:perf_hooks';
 import { create, globals } from 'webgpu';
 import { getBackend, setBackend, setBackendLogger } from '../../engine/index.js';
@@ -264,7 +260,13 @@ async function timeSteps(label: string, sizes: number[], steps: number): Promise
     { k: K('optim_norm_finish'), params: { first: 0, count: 0, out: 0, step: 1 }, ins: [partials, loss], outs: [norms, status], geo: [1, 1, 1] },
     ...sizes.map((n, k) => ({ k: K('optim_sgd_step'), params: { ...sgdP(n, 0, 0, 0), normIdx: 0 }, ins: [t[k].g2, t[k].g2, t[k].g2, norms], outs: [t[k].w, t[k].buf], geo: el(n) })),
   ];
-  for (const [name, ds] of [['PUGD', pugd], ['SGD', sgd]] as const) {
+  const T = sizes.length;
+  // LAB_MODE=phases: also each phase of the PUGD step alone (which kernels cost what on this adapter).
+  const phases: [string, Dispatch[]][] = mode !== 'phases' ? [] : [
+    ['PUGD phase: sum of squares of |w|⊙g1', pugd.slice(0, T)], ['PUGD phase: finish', [pugd[T]]], ['PUGD phase: perturb', pugd.slice(T + 1, 2 * T + 1)],
+    ['PUGD phase: sum of squares of g1+g2', pugd.slice(2 * T + 1, 3 * T + 1)], ['PUGD phase: fused update', pugd.slice(3 * T + 2)],
+  ];
+  for (const [name, ds] of [['PUGD', pugd], ['SGD', sgd], ...phases] as const) {
     const encode = prepare(ds);
     device.queue.submit([encode()]);
     await device.queue.onSubmittedWorkDone();
@@ -284,10 +286,10 @@ async function timeSteps(label: string, sizes: number[], steps: number): Promise
 
 let code = 0;
 if (mode === 'validate') code = (await validate()) > 0 ? 1 : 0;
-else if (mode === 'time') {
+else if (mode === 'time' || mode === 'phases') {
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   await timeSteps('resnet20', resnet20Shapes().map(size), 10);
   await timeSteps('resnet18', resnet18Shapes().map(size), 3);
-} else throw new Error(`optim_kernels lab: unknown LAB_MODE '${mode}' (validate | time)`);
+} else throw new Error(`optim_kernels lab: unknown LAB_MODE '${mode}' (validate | time | phases)`);
 device.destroy();
 process.exit(code);
