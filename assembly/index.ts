@@ -13,6 +13,7 @@ export * from './batchnorm2d';
 export * from './pool2d';
 export * from './softmax_ce';
 export * from './pad';
+export * from './optim';
 export { set_thread } from './parallel';
 
 /** First byte the JS allocator may hand out (after AssemblyScript's static data). */

@@ -8,6 +8,7 @@ export { noGrad, isGradEnabled } from './autograd.js';
 export { Generator, manualSeed } from './random.js';
 export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full } from './ops/index.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 export * as models from '../models/index.js';
 export * as datasets from '../datasets/index.js';
 import './backends/wasm.js';

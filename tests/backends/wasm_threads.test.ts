@@ -6,7 +6,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Generator, getBackend, models, nn, noGrad, setBackend, tidy, type Backend, type Tensor } from '../../engine/index.js';
+import { Generator, getBackend, models, nn, noGrad, optim, setBackend, tensor, tidy, type Backend, type Tensor } from '../../engine/index.js';
+import { kernels } from '../../engine/ops/index.js';
 import { Storage, Tensor as TensorClass } from '../../engine/tensor.js';
 import { mm } from '../../engine/ops/index.js';
 import { matmul_fwd as matmulKernel } from '../../engine/ops/matmul.js';
@@ -153,6 +154,79 @@ describe('wasm backend threads', () => {
     expectSameBits('single-threaded build vs threads build', one, await suite(st));
     expect(st.counters.liveBuffers, 'suite leaked buffers').toBe(0);
     st.dispose();
+  });
+
+  it('every optimizer gives the same bits on 1, 2 and 3 threads; together the suites dispatch every registry kernel', async () => {
+    // Optimizer kernels update parameters in place: a kernel that ignored its share would apply the
+    // update once per thread. Sizes above one norm chunk (4096) and not multiples of 16 split unevenly.
+    const dispatched = new Set<string>();
+    const run = async (threads: number) => {
+      const b = await wasmThreads(threads);
+      b.setParallelMinBytes(0, 0);
+      const orig = b.run.bind(b);
+      b.run = (k, params, ins, outs) => {
+        dispatched.add(k.name);
+        orig(k, params, ins, outs);
+      };
+      const out = new Map<string, Float32Array>();
+      const makers: [string, (ps: Tensor[]) => { step(c: () => Tensor): Promise<Tensor | null>; dispose?(): void }][] = [
+        ['sgd', (ps) => new optim.SGD(ps, { lr: 0.1, momentum: 0.9, weightDecay: 1e-3, nesterov: true })],
+        ['adamw', (ps) => new optim.AdamW(ps, { lr: 1e-2, weightDecay: 0.1 })],
+        ['adam', (ps) => new optim.Adam(ps, { lr: 1e-2, weightDecay: 0.1 })],
+        ['pugd', (ps) => new optim.PUGD(ps, {})],
+        ['sam', (ps) => new optim.SAM(ps, { rho: 0.05, momentum: 0.9 })],
+        ['asam', (ps) => new optim.SAM(ps, { adaptive: true, momentum: 0.9 })],
+        ['ugd', (ps) => new optim.UGD(ps, { lr: 0.1, momentum: 0.9 })],
+      ];
+      for (const [name, make] of makers) {
+        const g = new Generator(21);
+        const sizes = [10_007, 4096, 70];
+        const ps = sizes.map((n) => tensor(Float32Array.from({ length: n }, () => g.normal()), [n], { requiresGrad: true }));
+        const target = sizes.map((n) => tensor(Float32Array.from({ length: n }, () => g.normal()), [n]));
+        const opt = make(ps);
+        for (let step = 0; step < 3; step++) {
+          const loss = await opt.step(() => {
+            for (const p of ps) p.grad = null;
+            const l = tidy(() => ps.map((p, i) => p.sub(target[i]).square().mul(p.relu().add(0.5)).sum()).reduce((a, c) => a.add(c)));
+            l.backward();
+            return l;
+          });
+          out.set(`${name} loss ${step}`, await loss!.toArray());
+        }
+        for (const [i, p] of ps.entries()) out.set(`${name} w${i}`, await p.toArray());
+        opt.dispose?.();
+        for (const t of [...ps, ...target]) t.dispose();
+      }
+      // The two kernels no other suite here reaches: a copy (clone) and the accuracy count.
+      const g = new Generator(22);
+      const z = tensor(Float32Array.from({ length: 70_000 }, () => g.normal()), [7000, 10]);
+      const labels = Array.from({ length: 7000 }, () => g.int(10));
+      const cl = z.clone();
+      const cc = F.countCorrect(z, labels);
+      out.set('clone', await cl.toArray());
+      out.set('countCorrect', await cc.toArray());
+      for (const t of [z, cl, cc]) t.dispose();
+      b.run = orig;
+      b.setParallelMinBytes();
+      return out;
+    };
+    const one = await run(1);
+    expectSameBits('optimizers, 2 threads vs 1', one, await run(2));
+    expectSameBits('optimizers, 3 threads vs 1', one, await run(3));
+    // Coverage: the kernel suite above plus these steps reach every kernel the backends must implement,
+    // so a new kernel family cannot miss this bitwise check unnoticed.
+    const b = await wasmThreads(2);
+    b.setParallelMinBytes(0, 0);
+    const orig = b.run.bind(b);
+    b.run = (k, params, ins, outs) => {
+      dispatched.add(k.name);
+      orig(k, params, ins, outs);
+    };
+    await suite(b);
+    b.run = orig;
+    b.setParallelMinBytes();
+    const missing = Object.values(kernels).flat().map((k) => k.name).filter((n) => !dispatched.has(n));
+    expect(missing, 'registry kernels never run by the thread suites: add them to suite() or to this test').toEqual([]);
   });
 
   it('a ResNet-20 training step gives the same bits on 1 and 2 threads', async () => {
