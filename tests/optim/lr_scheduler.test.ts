@@ -6,7 +6,7 @@ import { optim, tensor } from '../../engine/index.js';
 import { expectClose, testBackends, useBackend } from '../harness.js';
 import { loadVectors } from './problems.js';
 
-const vectors = loadVectors();
+const vectors = await loadVectors();
 const { CosineAnnealingLR, StepLR, MultiStepLR, LinearLR, SequentialLR, linearWarmup } = optim.lr_scheduler;
 
 function makeOpt(lrs: number[] = [0.1]) {

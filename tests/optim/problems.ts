@@ -1,8 +1,7 @@
 // The losses of SPEC §5 (and a few for the other optimizers), each written twice: with the engine's
 // public tensor API (what the optimizers see through a closure) and in float64 with its gradient
 // written by hand (what tests/reference/optim.ts sees). Also: loading ../shared/pugd/vectors.json.
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileExists, readJson, sharedDir } from '../platform.js';
 import { nn, tensor, type Tensor } from '../../engine/index.js';
 import type { Tensors } from '../reference/optim.js';
 
@@ -150,12 +149,13 @@ export interface Vector {
 }
 
 /** ../shared/pugd/vectors.json beside the checkout (CI has it); a missing file fails loudly. */
-export function loadVectors(): Record<string, unknown> {
-  const path = fileURLToPath(new URL('../../../shared/pugd/vectors.json', import.meta.url));
-  if (!existsSync(path)) {
+export async function loadVectors(): Promise<Record<string, unknown>> {
+  // Through tests/platform.ts: node:fs in Node, the vitest server in Chromium (same test bodies).
+  const path = `${sharedDir}/pugd/vectors.json`;
+  if (!(await fileExists(path))) {
     throw new Error(`PUGD golden vectors not found at ${path}: the reference folder ../shared must sit beside the checkout (see README)`);
   }
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  return readJson<Record<string, unknown>>(path);
 }
 
 /** Problem of each golden vector, by its key in vectors.json. */

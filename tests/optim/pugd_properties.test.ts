@@ -11,7 +11,7 @@ import { expectClose, randData, testBackends, useBackend } from '../harness.js';
 import { diagonal, loadVectors, quadratic, quadraticSplit, twoTensors, type Problem, type Vector } from './problems.js';
 import * as ref from '../reference/optim.js';
 
-const vectors = loadVectors();
+const vectors = await loadVectors();
 const flat = (xs: ArrayLike<number>[]) => xs.flatMap((x) => Array.from(x));
 
 type Opts = ConstructorParameters<typeof optim.PUGD>[1];

@@ -13,7 +13,7 @@ import { expectClose, testBackends, useBackend } from '../harness.js';
 import { loadVectors, vectorProblems, type Vector } from './problems.js';
 import * as ref from '../reference/optim.js';
 
-const vectors = loadVectors();
+const vectors = await loadVectors();
 const W_TOL = 2e-6;
 
 const flat = (xs: ArrayLike<number>[]) => xs.flatMap((x) => Array.from(x));
