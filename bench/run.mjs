@@ -48,7 +48,8 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'es2022',
-  external: ['webgpu'],
+  // Playwright, esbuild and @sparticuz/chromium find their own files at run time (browser_step).
+  external: ['webgpu', 'playwright', 'playwright-core', 'esbuild', '@sparticuz/chromium'],
   // Prefer ES modules so that tfjs-core and its gradient registrations resolve to one copy.
   mainFields: ['module', 'main'],
   // Bundled CommonJS code may require() Node built-ins.
