@@ -9,4 +9,5 @@ export { Generator, manualSeed } from './random.js';
 export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full } from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as models from '../models/index.js';
+export * as io from './io/index.js';
 import './backends/wasm.js';
