@@ -17,10 +17,10 @@ import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
 import { getBackend } from '../engine/backend.js';
 import type { Progress } from './progress.js';
 
-/** One batch on the host: images [n, C, H, W] row-major, labels [n]. */
+/** One batch on the current backend: images x [n, C, H, W] f32, labels y [n] i32. The loop disposes it. */
 export interface Batch {
-  x: Float32Array;
-  labels: Int32Array;
+  x: Tensor;
+  y: Tensor;
 }
 
 export interface Loader {
@@ -148,16 +148,15 @@ export async function evaluate(model: Module, loader: Loader, progress?: Progres
   progress?.start(label, loader.batchesPerEpoch);
   try {
     for await (const batch of loader.epochBatches()) {
-      const n = batch.labels.length;
-      const [C, H, W] = loader.imageShape;
+      const n = batch.y.shape[0];
       const [l2, c2] = noGrad(() =>
         tidy(() => {
-          const x = tensor(batch.x, [n, C, H, W]);
-          const y = tensor(batch.labels, [n], { dtype: 'i32' });
-          const logits = model.forward(x);
-          return [lossSum.add(crossEntropy(logits, y, { reduction: 'sum' })), correct.add(countCorrect(logits, y))];
+          const logits = model.forward(batch.x);
+          return [lossSum.add(crossEntropy(logits, batch.y, { reduction: 'sum' })), correct.add(countCorrect(logits, batch.y))];
         }),
       );
+      batch.x.dispose();
+      batch.y.dispose();
       lossSum.dispose();
       correct.dispose();
       lossSum = keep(l2);
@@ -247,11 +246,13 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
 
     try {
       for await (const b of loader.epochBatches()) {
-        const n = b.labels.length;
+        const { x, y } = b;
+        const n = y.shape[0];
+        if (x.rank !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W || x.shape[0] !== n) {
+          throw new Error(`the data loader gave a batch of images [${x.shape.join(',')}] with ${n} labels; expected [${n},${C},${H},${W}]`);
+        }
         lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
         optimizer.setLr(lr);
-        const x = tensor(b.x, [n, C, H, W]);
-        const y = tensor(b.labels, [n], { dtype: 'i32' });
         // Every pass's loss is returned to the optimizer; the first (clean) pass's loss and correct
         // count are what the epoch figures report, as the reference's "closure" mode logs.
         const passes: { loss: Tensor; correct: Tensor | null }[] = [];

@@ -2,7 +2,7 @@
 // loaders: a seeded synthetic loader (two separable blob classes) with a saveable position, and a
 // plain momentum-free SGD with an optional second pass (to exercise two-pass optimizers). Never
 // shipped: the CLI uses the real optim/ and datasets/ modules.
-import { Generator, noGrad, tidy, type Tensor } from '../../engine/index.js';
+import { Generator, noGrad, tensor, tidy, type Tensor } from '../../engine/index.js';
 import type { Batch, Loader, StepOptimizer, LrSchedule } from '../../cli/trainer.js';
 
 export class BlobLoader implements Loader {
@@ -48,7 +48,7 @@ export class BlobLoader implements Loader {
         labels[i] = this.y[k];
       });
       this.batch++;
-      yield { x, labels };
+      yield { x: tensor(x, [idx.length, ...this.imageShape]), y: tensor(labels, [idx.length], { dtype: 'i32' }) };
     }
     this.epoch++;
     this.batch = 0;
