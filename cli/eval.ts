@@ -18,6 +18,8 @@ import type { DatasetName } from './commands.js';
 export async function runEval(a: Parsed): Promise<number> {
   const json = Boolean(a.values.json);
   if (a.values.checkpoint === undefined) throw new UsageError('pugd eval needs --checkpoint CKPT (a step-*.json, its .safetensors, or a run folder)');
+  // The checkpoint's tensors are created on the backend, so it is chosen first.
+  const backend = await selectBackend(a.values.backend as 'auto', json ? null : (l) => process.stderr.write(`${l}\n`));
   let ck: ReturnType<typeof loadCheckpoint>;
   try {
     ck = loadCheckpoint(String(a.values.checkpoint));
@@ -36,7 +38,6 @@ export async function runEval(a: Parsed): Promise<number> {
     }
   }
   const config: RunConfig = { ...trained, dataset, data, limitTest: a.values['limit-test'] as number | undefined, limitTrain: 1, batchSize: Number(a.values['batch-size']) };
-  const backend = await selectBackend(a.values.backend as 'auto', json ? null : (l) => process.stderr.write(`${l}\n`));
   const d = await openData(config, backend, { testOnly: true });
   if (!d.test) throw new InputError(`${dataset} at ${data} has no test split`);
   const model = createModel(trained.model, { numClasses: d.numClasses, inChannels: d.imageShape[0], imageSize: d.imageShape[1], width: trained.width, generator: new Generator(0) });

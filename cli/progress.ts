@@ -41,6 +41,8 @@ export function formatDuration(sec: number): string {
 export class Progress {
   private readonly now: () => number;
   private label = '';
+  private doneBatches = 0;
+  private doneImages = 0;
   private total = 0;
   private t0 = 0;
   private lastDraw = -Infinity;
@@ -52,10 +54,16 @@ export class Progress {
     this.opts = { lineEverySec: 5, columns: 100, ...opts, now: this.now };
   }
 
-  /** Begins a phase ("epoch 3/10", "test") of `total` batches. */
-  start(label: string, total: number): void {
+  /**
+   * Begins a phase ("epoch 3/10", "test") of `total` batches, of which `doneBatches` (holding
+   * `doneImages`) were done before this process started (a resumed epoch): they count for the
+   * position, not for the rate or the ETA.
+   */
+  start(label: string, total: number, doneBatches = 0, doneImages = 0): void {
     this.label = label;
     this.total = total;
+    this.doneBatches = doneBatches;
+    this.doneImages = doneImages;
     this.t0 = this.now();
     this.lastDraw = this.t0;
     this.drawn = false;
@@ -93,8 +101,9 @@ export class Progress {
 
   format(s: ProgressState): string {
     const el = this.elapsed();
-    const rate = el > 0 ? s.images / el : 0;
-    const eta = s.batch > 0 ? (el / s.batch) * (this.total - s.batch) : NaN;
+    const rate = el > 0 ? (s.images - this.doneImages) / el : 0;
+    const ran = s.batch - this.doneBatches;
+    const eta = ran > 0 ? (el / ran) * (this.total - s.batch) : NaN;
     const stats = [
       `${s.batch}/${this.total}`,
       `${rate.toFixed(1)} img/s`,

@@ -16,7 +16,7 @@ import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
-import { selectBackend } from './backend.js';
+import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
@@ -111,9 +111,13 @@ export async function runTrain(a: Parsed): Promise<number> {
   // 1. The run's settings: from the flags, or from the checkpoint being resumed.
   let config: RunConfig;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
+  let backend: SelectedBackend;
+  const pickBackend = () => selectBackend(a.values.backend as 'auto' | 'wasm' | 'webgpu', json ? null : (l) => process.stderr.write(`${l}\n`));
   if (a.values.resume !== undefined) {
     const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
     if (extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
+    // The checkpoint's optimizer tensors are created on the backend, so it is chosen first.
+    backend = await pickBackend();
     try {
       resumed = loadCheckpoint(String(a.values.resume));
     } catch (e) {
@@ -128,10 +132,8 @@ export async function runTrain(a: Parsed): Promise<number> {
     }
   } else {
     config = configFromFlags(a);
+    backend = await pickBackend();
   }
-
-  // 2. Backend (may re-execute this process with the software-GPU environment; see backend.ts).
-  const backend = await selectBackend(a.values.backend as 'auto' | 'wasm' | 'webgpu', json ? null : (l) => process.stderr.write(`${l}\n`));
 
   // 3. Data, model, optimizer, schedule.
   const data = await openData(config, backend);

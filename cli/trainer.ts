@@ -12,7 +12,7 @@
 import type { Module } from '../engine/nn/module.js';
 import { tensor } from '../engine/create.js';
 import { noGrad } from '../engine/autograd.js';
-import { tidy, keep, type Tensor } from '../engine/tensor.js';
+import { tidy, keep, dispose, type Tensor, type TensorContainer } from '../engine/tensor.js';
 import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
 import { getBackend } from '../engine/backend.js';
 import type { Progress } from './progress.js';
@@ -193,6 +193,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let startBatch = o.resume?.batchInEpoch ?? 0;
   if (o.resume) {
     optimizer.loadStateDict(o.resume.optimizer);
+    // The optimizer copied the checkpoint's tensors into its own buffers.
+    dispose(o.resume.optimizer as TensorContainer);
     if (o.resume.loader !== undefined && o.resume.loader !== null) loader.loadState(o.resume.loader);
   }
   const readEvery = o.readEveryStep || getBackend().name === 'wasm';
@@ -212,7 +214,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     let batch = epoch === startEpoch ? startBatch : 0;
     let lastGood = { step, batch };
     let lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
-    o.progress?.start(`epoch ${epoch + 1}/${epochs}`, loader.batchesPerEpoch);
+    o.progress?.start(`epoch ${epoch + 1}/${epochs}`, loader.batchesPerEpoch, batch, images);
 
     const checkNumbers = async (force: boolean) => {
       if (!force && !o.progress?.due() && !readEvery) return;
