@@ -39,6 +39,9 @@ export interface RunConfig {
   limitTrain?: number;
   limitTest?: number;
   demo: boolean;
+  /** Run options that a resumed run keeps unless they are given again. */
+  logSteps: boolean;
+  checkpointEvery: number;
 }
 
 /**
@@ -94,6 +97,8 @@ function configFromFlags(a: Parsed): RunConfig {
     limitTrain: (v['limit-train'] as number | undefined) ?? preset.limitTrain,
     limitTest: (v['limit-test'] as number | undefined) ?? preset.limitTest,
     demo,
+    logSteps: Boolean(v['log-steps']),
+    checkpointEvery: Number(v['checkpoint-every'] ?? 0),
   };
 }
 
@@ -125,6 +130,10 @@ export async function runTrain(a: Parsed): Promise<number> {
     }
     config = { ...(resumed.manifest.config as unknown as RunConfig) };
     if (a.given.has('epochs')) config.epochs = Number(a.values.epochs);
+    if (a.given.has('log-steps')) config.logSteps = true;
+    if (a.given.has('checkpoint-every')) config.checkpointEvery = Number(a.values['checkpoint-every']);
+    config.logSteps ??= false;
+    config.checkpointEvery ??= 0;
     if (a.given.has('data')) config.data = locateDataset(config.dataset, String(a.values.data)).path;
     else if (!existsSync(config.data)) config.data = locateDataset(config.dataset, undefined).path;
     if (resumed.manifest.epoch >= config.epochs) {
@@ -164,7 +173,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     config: { ...config, numClasses: data.numClasses, imageShape: data.imageShape, trainImages: data.train.numExamples, testImages: data.test?.numExamples ?? 0 } as unknown as Record<string, unknown>,
     log: out,
     json: emit,
-    logSteps: Boolean(a.values['log-steps']),
+    logSteps: config.logSteps,
     scheduler: () => schedule.describe(),
     resumedAt: resumePoint ? { step: resumePoint.step, epoch: resumePoint.history.length } : undefined,
   });
@@ -194,8 +203,8 @@ export async function runTrain(a: Parsed): Promise<number> {
   try {
     const r = await train({
       model, optimizer, schedule, train: data.train, test: data.test, epochs: config.epochs, output, progress,
-      checkpointEverySteps: Number(a.values['checkpoint-every'] ?? 0),
-      readEveryStep: Boolean(a.values['log-steps']),
+      checkpointEverySteps: config.checkpointEvery,
+      readEveryStep: config.logSteps,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stopRequested,
