@@ -241,8 +241,8 @@ function readChecked(dir: string, rec: FileRecord, what: string, source: string)
   return b;
 }
 
-/** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
-export function loadCheckpoint(arg: string): LoadedCheckpoint {
+/** Finds and parses a checkpoint's manifest (no tensor files read, no backend needed). */
+export function readManifest(arg: string): { manifestPath: string; manifest: Manifest } {
   const manifestPath = resolveCheckpoint(arg);
   const source = `checkpoint ${manifestPath}`;
   let manifest: Manifest;
@@ -254,6 +254,13 @@ export function loadCheckpoint(arg: string): LoadedCheckpoint {
   if (!manifest || manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: not a pugd checkpoint manifest (format '${String(manifest?.format)}')`);
   if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads version ${CHECKPOINT_VERSION})`);
   if (!manifest.files?.model) throw new Error(`${source}: the manifest names no model file`);
+  return { manifestPath, manifest };
+}
+
+/** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
+export function loadCheckpoint(arg: string): LoadedCheckpoint {
+  const { manifestPath, manifest } = readManifest(arg);
+  const source = `checkpoint ${manifestPath}`;
   const dir = dirname(manifestPath);
   const modelBytes = readChecked(dir, manifest.files.model, 'model', source);
   const optFile = manifest.files.optimizer ? decodeSafetensors(readChecked(dir, manifest.files.optimizer, 'optimizer', source), `${source} (optimizer file)`) : null;

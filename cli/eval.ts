@@ -3,7 +3,7 @@
 // --dataset/--data).
 
 import { InputError, UsageError, type Parsed } from './args.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { locateDataset } from './data.js';
 import { createModel } from '../models/registry.js';
 import { Generator } from '../engine/random.js';
@@ -18,12 +18,17 @@ import type { DatasetName } from './commands.js';
 export async function runEval(a: Parsed): Promise<number> {
   const json = Boolean(a.values.json);
   if (a.values.checkpoint === undefined) throw new UsageError('pugd eval needs --checkpoint CKPT (a step-*.json, its .safetensors, or a run folder)');
-  // The checkpoint's tensors are created on the backend, so it is chosen first.
-  const backend = await selectBackend(a.values.backend as 'auto', json ? null : (l) => process.stderr.write(`${l}\n`));
+  // The manifest first (a wrong path is a usage error before any device starts), then the backend
+  // (the run's own unless --backend is given), then the tensors, which are created on it.
   let ck: ReturnType<typeof loadCheckpoint>;
+  let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
+    const { manifest } = readManifest(String(a.values.checkpoint));
+    const own = (manifest.config as { backend?: 'wasm' | 'webgpu' }).backend;
+    backend = await selectBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (own ?? 'auto'), json ? null : (l) => process.stderr.write(`${l}\n`));
     ck = loadCheckpoint(String(a.values.checkpoint));
   } catch (e) {
+    if ((e as Error).message.startsWith('--backend')) throw e;
     throw new InputError(`--checkpoint: ${(e as Error).message}`);
   }
   const trained = ck.manifest.config as unknown as RunConfig;

@@ -14,7 +14,7 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
@@ -39,6 +39,8 @@ export interface RunConfig {
   limitTrain?: number;
   limitTest?: number;
   demo: boolean;
+  /** The backend the run trains on (a resumed run keeps it unless --backend is given). */
+  backend?: 'wasm' | 'webgpu';
   /** Run options that a resumed run keeps unless they are given again. */
   logSteps: boolean;
   checkpointEvery: number;
@@ -117,15 +119,19 @@ export async function runTrain(a: Parsed): Promise<number> {
   let config: RunConfig;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
   let backend: SelectedBackend;
-  const pickBackend = () => selectBackend(a.values.backend as 'auto' | 'wasm' | 'webgpu', json ? null : (l) => process.stderr.write(`${l}\n`));
+  const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`));
   if (a.values.resume !== undefined) {
     const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
     if (extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
-    // The checkpoint's optimizer tensors are created on the backend, so it is chosen first.
-    backend = await pickBackend();
+    // The checkpoint's optimizer tensors are created on the backend, so it is chosen first: the
+    // run's own backend unless --backend says otherwise (exact continuation needs the same one).
     try {
+      const { manifest } = readManifest(String(a.values.resume));
+      const own = (manifest.config as { backend?: 'wasm' | 'webgpu' }).backend;
+      backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (own ?? 'auto'));
       resumed = loadCheckpoint(String(a.values.resume));
     } catch (e) {
+      if ((e as Error).message.startsWith('--backend')) throw e;
       throw new InputError(`--resume: ${(e as Error).message}`);
     }
     config = { ...(resumed.manifest.config as unknown as RunConfig) };
@@ -141,10 +147,11 @@ export async function runTrain(a: Parsed): Promise<number> {
     }
   } else {
     config = configFromFlags(a);
-    backend = await pickBackend();
+    backend = await pickBackend(a.values.backend as 'auto');
   }
 
   // 3. Data, model, optimizer, schedule.
+  config.backend = backend.name;
   const data = await openData(config, backend);
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
