@@ -71,7 +71,8 @@ export class FileOutput implements RunOutput {
   }
 
   async checkpoint(c: CheckpointState): Promise<string> {
-    const modelBytes = await saveSafetensors(this.o.model, { epoch: String(c.epoch), step: String(c.step) });
+    // A diverged model (NaN/Inf weights) is never written over a good checkpoint.
+    const modelBytes = await saveSafetensors(this.o.model, { epoch: String(c.epoch), step: String(c.step) }, { requireFinite: true });
     const path = await saveCheckpoint({
       dir: this.checkpointDir,
       epoch: c.epoch,

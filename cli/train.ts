@@ -189,7 +189,7 @@ export async function runTrain(a: Parsed): Promise<number> {
   const params = model.numParameters();
   out(
     `${resumed ? `resuming ${resumed.manifestPath} at epoch ${resumePoint!.epoch + 1}, step ${resumePoint!.step}: ` : config.demo ? 'no --dataset given: running the demo: ' : ''}` +
-      `${config.model} (${(params / 1e6).toFixed(2)} M parameters) on ${config.dataset} (${data.train.numExamples} train / ${data.test?.numExamples ?? 0} test images, ${data.imageShape.join('×')}) ` +
+      `${config.model} (${params >= 1e5 ? `${(params / 1e6).toFixed(2)} M` : params.toLocaleString('en-US')} parameters) on ${config.dataset} (${data.train.numExamples} train / ${data.test?.numExamples ?? 0} test images, ${data.imageShape.join('×')}) ` +
       `from ${data.source}; ${config.optimizer} lr ${config.lr} momentum ${config.momentum} wd ${config.weightDecay}, ${config.schedule}${config.warmup ? ` + ${config.warmup} warm-up epochs` : ''}, ` +
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );

@@ -231,11 +231,40 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       o.progress?.update({ batch, images, loss: ls / Math.max(1, images), acc: (await correct.item()) / Math.max(1, images) }, force);
     };
 
+    // Errors inside a step (a non-finite loss the optimizer refused, a lost device) stop training
+    // with where it happened and which checkpoint is still good.
+    const stepWithContext = async (fn: () => void | Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        const msg = (e as Error).message;
+        const where = `epoch ${epoch + 1}, step ${step + 1}`;
+        const keep = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet';
+        o.progress?.end();
+        if (/not finite|NaN|Inf/.test(msg)) {
+          throw new NanLossError(`training stopped in ${where}: ${msg} ${keep}. Try a lower --lr, more --warmup or a smaller --batch-size.`);
+        }
+        throw new Error(`training stopped in ${where}: ${msg}; ${keep}`);
+      }
+    };
+
     const writeCheckpoint = async (epochDone: boolean) => {
       if (!output.checkpoint) return;
       const ls = await lossSum.item();
       if (!Number.isFinite(ls)) return; // never checkpoint a diverged model
-      lastCheckpoint = await output.checkpoint({
+      try {
+        lastCheckpoint = await writeOne(ls, epochDone);
+      } catch (e) {
+        if ((e as Error).name !== 'NonFiniteWeightsError') throw e;
+        o.progress?.end();
+        throw new NanLossError(
+          `training stopped in epoch ${epoch + 1} after step ${step}: the weights are no longer finite (${(e as Error).message}), so no checkpoint was written; ` +
+            `${lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written before'}. Try a lower --lr, more --warmup or a smaller --batch-size.`,
+        );
+      }
+    };
+    const writeOne = async (ls: number, epochDone: boolean) =>
+      output.checkpoint!({
         epoch: epochDone ? epoch + 1 : epoch,
         step,
         batchInEpoch: epochDone ? 0 : batch,
@@ -244,7 +273,6 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         history: [...history],
         partial: { loss: ls, correct: await correct.item(), images, time: timeBefore + (performance.now() - epochStart) / 1000 },
       });
-    };
 
     try {
       for await (const b of loader.epochBatches()) {
@@ -259,7 +287,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         // count are what the epoch figures report, as the reference's "closure" mode logs.
         const passes: { loss: Tensor; correct: Tensor | null }[] = [];
         try {
-          await optimizer.step(() => {
+          await stepWithContext(() => optimizer.step(() => {
             const r = tidy(() => {
               const logits = model.forward(x);
               const loss = crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing ?? 0 });
@@ -268,7 +296,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
             r.loss.backward();
             passes.push({ loss: keep(r.loss), correct: r.correct ? keep(r.correct) : null });
             return r.loss;
-          });
+          }));
         } finally {
           x.dispose();
           y.dispose();

@@ -6,17 +6,32 @@ import type { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/layers.js';
 import { encodeSafetensors, decodeSafetensors, toFloat32, type SafetensorsInput } from './safetensors.js';
 
+/** A parameter or buffer holds NaN/±Inf, so the state is not worth saving (a diverged run). */
+export class NonFiniteWeightsError extends Error {
+  constructor(readonly tensor: string, readonly value: number) {
+    super(`'${tensor}' holds ${value}`);
+    this.name = 'NonFiniteWeightsError';
+  }
+}
+
 /**
- * Reads a module's state from the device and serialises it.
+ * Reads a module's state from the device and serialises it. With `requireFinite`, a NaN/Inf value
+ * throws NonFiniteWeightsError naming the tensor instead.
  *
  * @example
  *   writeFileSync('model.safetensors', await saveSafetensors(model));
  */
-export async function saveSafetensors(module: Module, metadata: Record<string, string> = {}): Promise<Uint8Array> {
+export async function saveSafetensors(module: Module, metadata: Record<string, string> = {}, opts: { requireFinite?: boolean } = {}): Promise<Uint8Array> {
   const out: Record<string, SafetensorsInput> = {};
   for (const [name, t] of Object.entries(module.stateDict())) {
     if (t.dtype !== 'f32') throw new Error(`saveSafetensors: '${name}' is ${t.dtype}; only f32 parameters and buffers are saved`);
-    out[name] = { shape: t.shape, data: await t.toArray() };
+    const data = await t.toArray();
+    if (opts.requireFinite) {
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) throw new NonFiniteWeightsError(name, data[i]);
+      }
+    }
+    out[name] = { shape: t.shape, data };
   }
   for (const [name, m] of module.namedModules()) {
     if (m instanceof BatchNorm2d) {

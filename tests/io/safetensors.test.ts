@@ -143,5 +143,16 @@ for (const backend of testBackends()) {
       for (const m of [a, b, c, d]) m.dispose();
       x.dispose();
     });
+
+    it('requireFinite refuses to serialise NaN/Inf weights and names the tensor', async () => {
+      const m = models.resnet20({ width: 2, generator: new Generator(1) });
+      const w = m.stateDict()['layer2.1.conv2.weight'];
+      const host = await w.toArray();
+      host[5] = Infinity;
+      m.loadStateDict({ ...Object.fromEntries(await Promise.all(Object.entries(m.stateDict()).map(async ([k, t]) => [k, await t.toArray()]))), 'layer2.1.conv2.weight': host });
+      await expect(io.saveSafetensors(m, {}, { requireFinite: true })).rejects.toThrow(/'layer2\.1\.conv2\.weight' holds Infinity/);
+      expect((await io.saveSafetensors(m)).length).toBeGreaterThan(0); // without the option it is saved as is
+      m.dispose();
+    });
   });
 }
