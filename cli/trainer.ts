@@ -239,12 +239,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       } catch (e) {
         const msg = (e as Error).message;
         const where = `epoch ${epoch + 1}, step ${step + 1}`;
-        const keep = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet';
+        const good = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet';
         o.progress?.end();
         if (/not finite|NaN|Inf/.test(msg)) {
-          throw new NanLossError(`training stopped in ${where}: ${msg} ${keep}. Try a lower --lr, more --warmup or a smaller --batch-size.`);
+          throw new NanLossError(`training stopped in ${where}: ${msg.replace(/\.\s*$/, '')}; ${good}. Try a lower --lr, more --warmup or a smaller --batch-size.`);
         }
-        throw new Error(`training stopped in ${where}: ${msg}; ${keep}`);
+        throw new Error(`training stopped in ${where}: ${msg.replace(/\.\s*$/, '')}; ${good}`);
       }
     };
 
@@ -279,6 +279,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         const { x, y } = b;
         const n = y.shape[0];
         if (x.rank !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W || x.shape[0] !== n) {
+          x.dispose();
+          y.dispose();
           throw new Error(`the data loader gave a batch of images [${x.shape.join(',')}] with ${n} labels; expected [${n},${C},${H},${W}]`);
         }
         lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
