@@ -11,12 +11,12 @@ export interface EpochPoint {
   testAcc?: number;
 }
 
-const W = 920;
-const H = 380;
-const PANEL_W = 400;
+const W = 960;
+const H = 400;
+const PANEL_W = 380;
 const PANEL_H = 270;
-const TOP = 60;
-const LEFTS = [70, 520];
+const TOP = 76;
+const LEFTS = [70, 550];
 const COLORS = { train: '#1f77b4', test: '#d62728' };
 
 function esc(s: string): string {
@@ -72,7 +72,7 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
     parts.push(`<line x1="${x}" y1="${TOP + PANEL_H}" x2="${x}" y2="${TOP + PANEL_H + 4}" stroke="#444"/>`);
     parts.push(`<text x="${x}" y="${TOP + PANEL_H + 17}" text-anchor="middle" font-size="11">${t}</text>`);
   }
-  parts.push(`<text x="${left + PANEL_W / 2}" y="${TOP + PANEL_H + 36}" text-anchor="middle" font-size="12">epoch</text>`);
+  parts.push(`<text x="${left + PANEL_W - 20}" y="${TOP + PANEL_H + 36}" text-anchor="middle" font-size="12">epoch</text>`);
   parts.push(`<text transform="translate(${left - 48},${TOP + PANEL_H / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = s.pts.filter((p) => Number.isFinite(p[1]));
@@ -80,9 +80,11 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     for (const p of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${s.color}"/>`);
-    const ly = TOP + 14 + 16 * i;
-    parts.push(`<line x1="${left + PANEL_W - 120}" y1="${ly}" x2="${left + PANEL_W - 96}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    parts.push(`<text x="${left + PANEL_W - 90}" y="${ly}" dominant-baseline="middle" font-size="12">${esc(s.label)}</text>`);
+    // Legend under the axis, left of the x label, so it never covers a curve.
+    const lx = left + 70 * i;
+    const ly = TOP + PANEL_H + 36;
+    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 24}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(`<text x="${lx + 30}" y="${ly}" dominant-baseline="middle" font-size="12">${esc(s.label)}</text>`);
   });
   return parts.join('\n');
 }
@@ -108,7 +110,7 @@ export function plotSvg(points: readonly EpochPoint[], title: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${esc(title)}</text>`,
-    `<text x="${W / 2}" y="37" text-anchor="middle" font-size="12" fill="#555">${esc(sub)}</text>`,
+    `<text x="${W / 2}" y="40" text-anchor="middle" font-size="12" fill="#555">${esc(sub)}</text>`,
     panel(LEFTS[0], 'Loss', 'cross-entropy', series('Loss', 1), xMax),
     panel(LEFTS[1], 'Accuracy', 'accuracy (%)', series('Acc', 100), xMax, [0, 100]),
     '</svg>',

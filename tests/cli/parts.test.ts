@@ -77,8 +77,8 @@ describe('SVG plot', () => {
     expect(svg.match(/<path /g)!.length).toBe(4); // loss train/test, accuracy train/test
     expect(svg.match(/<circle /g)!.length).toBe(12);
     expect(svg).toContain('epoch 3: train loss 0.6667, acc 90.00% · test loss 0.7333, acc 84.00%');
-    // The accuracy panel is 0–100 %: 90 % sits 90 % of the way up a 270-px panel starting at y = 60.
-    expect(svg).toMatch(/cy="87\.0"/);
+    // The accuracy panel is 0–100 %: 90 % sits 90 % of the way up a 270-px panel starting at y = 76.
+    expect(svg).toMatch(/cy="103\.0"/);
     expect(plotSvg([], 'empty')).toContain('no epoch finished yet');
   });
 
