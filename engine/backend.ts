@@ -161,10 +161,23 @@ export function currentBackendName(): BackendName | null {
 
 /**
  * Forgets a backend instance (after device loss or `dispose`), so the next `setBackend` creates a
- * fresh one. Tensors that lived on it become unusable.
+ * fresh one. Tensors that lived on it become unusable. With `only`, drops it only if it is that instance.
  */
-export function dropBackend(name: BackendName): void {
+export function dropBackend(name: BackendName, only?: Backend): void {
   const b = instances.get(name);
+  // `only`: a backend instance forgetting itself must not drop another one registered under its name.
+  if (only && b !== only) return;
   instances.delete(name);
   if (current === b) current = null;
+}
+
+/**
+ * Disposes a backend instance (releasing its device: a Node process with a live Dawn device does not
+ * exit) and forgets it; the next `setBackend(name)` creates a fresh one. No-op if it was never created.
+ */
+export function disposeBackend(name: BackendName): void {
+  const b = instances.get(name);
+  if (!b) return;
+  dropBackend(name);
+  b.dispose();
 }

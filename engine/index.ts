@@ -11,3 +11,5 @@ export * as nn from './nn/index.js';
 export * as models from '../models/index.js';
 export * as io from './io/index.js';
 import './backends/wasm.js';
+import './backends/webgpu.js';
+export { setWebGpuDebug } from './backends/webgpu.js';

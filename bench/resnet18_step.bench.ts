@@ -1,0 +1,44 @@
+// ResNet-18 (ImageNet, 224×224, 1000 classes) training step on pugd's WebGPU backend: forward,
+// backward, plain SGD update, reading the loss; images/s from the median step. The PyTorch peer for a
+// GPU machine is bench/peers/resnet18_torch.py (same model, batch, optimizer), run in the same command.
+// On a fallback (software) adapter the default is batch 1 at 112×112, as a smoke run: SwiftShader says
+// nothing about GPU speed.
+// Usage: node bench/run.mjs resnet18_step   (env BENCH_BATCH=32  BENCH_SIZE=224  BENCH_REPS=5)
+import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
+import { backendDesc, emit, median, timeRuns } from './common.js';
+
+ensureSoftwareAdapterEnv();
+const pugd = await import('../engine/index.js');
+const { ResNet18 } = await import('./resnet18.js');
+type Gpu = import('../engine/backends/webgpu.js').WebGpuBackend;
+
+pugd.setBackendLogger(null);
+await pugd.setBackend((process.env.BENCH_BACKEND ?? 'webgpu') as 'webgpu' | 'wasm');
+const fallback = (pugd.getBackend() as Gpu).isFallbackAdapter ?? true;
+const B = Number(process.env.BENCH_BATCH ?? (fallback ? 1 : 32));
+const S = Number(process.env.BENCH_SIZE ?? (fallback ? 112 : 224));
+const reps = Number(process.env.BENCH_REPS ?? (fallback ? 2 : 10));
+const g = new pugd.Generator(1);
+const model = new ResNet18(1000, g);
+const x = pugd.randn([B, 3, S, S], { generator: g });
+const labels = pugd.tensor(Array.from({ length: B }, () => g.int(1000)), [B], { dtype: 'i32' });
+const params = model.parameters();
+const step = async () => {
+  const loss = pugd.tidy(() => pugd.nn.functional.crossEntropy(model.forward(x), labels));
+  loss.backward();
+  pugd.noGrad(() => {
+    for (const p of params) {
+      const u = pugd.tidy(() => p.sub(p.grad!.mul(0.01)));
+      p.assign(u);
+      u.dispose();
+      p.grad = null;
+    }
+  });
+  const v = await loss.item();
+  loss.dispose();
+  if (!Number.isFinite(v)) throw new Error(`loss is ${v}`);
+};
+const times = await timeRuns(step, 1, reps);
+const ms = median(times);
+emit({ bench: 'resnet18_step', engine: 'pugd', ...backendDesc(), batch: B, image: S, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, params: model.numParameters() });
+process.exit(0);

@@ -1,0 +1,576 @@
+// The WebGPU backend: the kernels of wgsl/ on `navigator.gpu` (browsers) or Dawn's `webgpu` package
+// (Node), behind the Backend interface of engine/backend.ts.
+//
+// Mechanics (why each exists):
+// - Buffer pool: device buffers are rounded to size classes (as the WASM allocator: 4 classes per power
+//   of two) and reused. A freed buffer goes to a pending list and joins the pool only when the batch of
+//   commands that may still use it has been submitted: a later queue.writeBuffer() or dispatch is then
+//   ordered after every use (queue order), while reusing it inside the unsubmitted batch would not be.
+// - Pipeline cache keyed by entry point + override constants, never by shape: shapes travel in the
+//   params uniform, so a training loop compiles each pipeline once.
+// - Batched submission: dispatches are recorded into one compute pass; the batch is submitted every
+//   BATCH passes, on read(), sync() and before an upload into a buffer the batch uses. Params of every
+//   dispatch in a batch live in 256-byte slots of a few 64 KiB uniform buffers, written once per submit.
+// - No readback except read() (Tensor.toArray): forward, backward and optimizer updates only enqueue.
+// - Never one buffer bound read-only and writable in one dispatch: run() refuses it, naming the kernel.
+// - Errors: WGSL compile errors name the family, its kernels and the compiler message with line and
+//   column; pipeline/dispatch validation errors, out-of-memory and device loss are captured (error
+//   scopes, uncapturederror, device.lost) and thrown from the next call with the kernel or buffer named.
+//   A read() racing a lost device rejects instead of hanging.
+//
+// Debug (PUGD_DEBUG, or setWebGpuDebug): 1 adapter and limits; 2 one line per dispatch; 3 plus params;
+// 4 plus the WGSL of each module when first compiled.
+//
+// Not handled: f16, subgroups, timestamp queries, multiple devices.
+
+/// <reference types="@webgpu/types" />
+import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
+import { dropBackend, registerBackend } from '../backend.js';
+import type { KernelSpec } from '../kernel.js';
+import { kernels } from '../ops/index.js';
+import { wgslSources } from '../generated/assets.js';
+import { helperKernels, planKernel, type Pass, type Variant } from './webgpu_plans.js';
+
+interface GpuBuf extends Buf {
+  readonly gpu: GPUBuffer;
+  readonly cls: number;
+  freed: boolean;
+  /** Index of the last batch that bound it. */
+  lastBatch: number;
+}
+
+export interface WebGpuOptions {
+  /** Kernel variant: 'regs' (barrier-free) or 'tiled' (workgroup memory); default by adapter. */
+  variant?: Variant;
+  powerPreference?: GPUPowerPreference;
+  /** A GPU object to use instead of navigator.gpu / the `webgpu` package. */
+  gpu?: GPU;
+}
+
+// GPUBufferUsage / GPUMapMode values (WebGPU spec): dawn.node does not put those globals on globalThis.
+const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
+const MAP_READ = 1;
+
+const BATCH = 128;
+const SLOT = 256;
+const CHUNK = 65536;
+const PARAM_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup'] as const;
+
+let debugLevel = (() => {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const v = Number(env?.PUGD_DEBUG ?? 0);
+  return Number.isFinite(v) ? v : 0;
+})();
+
+/** Sets the WebGPU debug level (PUGD_DEBUG in Node): 1 adapter, 2 dispatches, 3 params, 4 WGSL. */
+export function setWebGpuDebug(level: number): void {
+  debugLevel = level;
+}
+
+function dbg(level: number, line: string): void {
+  if (debugLevel >= level) console.error(`pugd webgpu: ${line}`);
+}
+
+/** Size classes: multiples of 256 B up to 4 KiB, then 4 classes per power of two. */
+export function gpuSizeClass(bytes: number): number {
+  if (bytes <= 256) return 256;
+  if (bytes <= 4096) return Math.ceil(bytes / 256) * 256;
+  const p = 2 ** Math.floor(Math.log2(bytes));
+  const step = p / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+function fmtBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+const HOW_TO_GET_AN_ADAPTER =
+  'On Linux without a GPU, pugd uses SwiftShader: `npm install` brings it (devDependency @sparticuz/chromium), ' +
+  "and the process that opens the GPU must start with VK_ICD_FILENAMES and LD_LIBRARY_PATH set: `npm test` does this itself; " +
+  'scripts call ensureSoftwareAdapterEnv() from the Node entry first thing. With a GPU, install its Vulkan driver (and libvulkan1). ' +
+  'In a browser, use one with WebGPU enabled (Chrome ≥ 113).';
+
+/** The GPU object: navigator.gpu in browsers, Dawn's `webgpu` package in Node. */
+async function getGpu(): Promise<{ gpu: GPU; source: string }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu' };
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (proc?.versions?.node) {
+    let mod: { create: (flags: string[]) => GPU };
+    try {
+      const name = 'webgpu';
+      mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+    } catch (e) {
+      throw new Error(`webgpu: could not load the 'webgpu' package (Dawn for Node): ${(e as Error).message}`);
+    }
+    return { gpu: mod.create([]), source: "Dawn ('webgpu' package)" };
+  }
+  throw new Error(`webgpu: this environment has no WebGPU (no navigator.gpu). ${HOW_TO_GET_AN_ADAPTER}`);
+}
+
+interface UniformChunk {
+  buf: GPUBuffer;
+  data: ArrayBuffer;
+  used: number;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly info: BackendInfo;
+  readonly counters: BackendCounters = { dispatches: 0, readbacks: 0, liveBytes: 0, liveBuffers: 0, peakBytes: 0, submits: 0, pipelines: 0 };
+  /** Kernel variant for matmul (see webgpu_plans.ts); tests switch it to cover both. */
+  variant: Variant;
+  readonly isFallbackAdapter: boolean;
+
+  private gpu: GPU | null;
+  private device: GPUDevice;
+  private readonly limits: Record<string, number>;
+  private readonly specs = new Map<string, KernelSpec>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pendingFree: GpuBuf[] = [];
+  private readonly stagingPool = new Map<number, GPUBuffer[]>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private passes = 0;
+  private batch = 0;
+  private readonly chunks: UniformChunk[] = [];
+  private chunkIdx = 0;
+  private error: Error | null = null;
+  private lost: string | null = null;
+  private lostPromise: Promise<never>;
+  private disposed = false;
+
+  private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, source: string, opts: WebGpuOptions) {
+    this.gpu = gpu;
+    this.device = device;
+    const ai = adapter.info;
+    this.isFallbackAdapter = !!(ai.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+    const envVariant = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.PUGD_WEBGPU_VARIANT;
+    this.variant = opts.variant ?? (envVariant === 'regs' || envVariant === 'tiled' ? envVariant : this.isFallbackAdapter ? 'regs' : 'tiled');
+    this.limits = {};
+    for (const k of Object.keys(Object.getOwnPropertyDescriptors(Object.getPrototypeOf(device.limits)))) {
+      const v = (device.limits as unknown as Record<string, unknown>)[k];
+      if (typeof v === 'number') this.limits[k] = v;
+    }
+    const adapterDesc = `${ai.vendor || 'unknown vendor'} / ${ai.architecture || 'unknown architecture'}`;
+    this.info = {
+      name: 'webgpu',
+      description: `webgpu (${adapterDesc}${this.isFallbackAdapter ? ', fallback adapter' : ''}; ${source}; ${this.variant} kernels)`,
+      threads: 1,
+      adapter: { vendor: ai.vendor, architecture: ai.architecture, device: ai.device, description: ai.description, isFallbackAdapter: this.isFallbackAdapter },
+      limits: { ...this.limits },
+      features: [...adapter.features].sort(),
+    };
+    for (const list of [...Object.values(kernels), ...Object.values(helperKernels)]) for (const k of list) this.specs.set(k.name, k);
+
+    this.lostPromise = device.lost.then((info) => {
+      this.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
+      if (!this.disposed) {
+        dbg(1, `device lost (${this.lost})`);
+        dropBackend('webgpu', this);
+      }
+      throw this.lostError();
+    });
+    this.lostPromise.catch(() => {});
+    const onError = (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.record(new Error(`webgpu: ${err?.constructor?.name ?? 'GPU error'}: ${err?.message ?? String(ev)}`));
+    };
+    if (typeof device.addEventListener === 'function') device.addEventListener('uncapturederror', onError);
+    else (device as unknown as { onuncapturederror: unknown }).onuncapturederror = onError;
+  }
+
+  /** Opens the preferred adapter (high-performance) and a device with the adapter's larger limits. */
+  static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
+    const { gpu, source } = opts.gpu ? { gpu: opts.gpu, source: 'given GPU object' } : await getGpu();
+    const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) throw new Error(`webgpu: no WebGPU adapter found (${source}). ${HOW_TO_GET_AN_ADAPTER}`);
+    const requiredLimits: Record<string, number> = {};
+    for (const k of PARAM_LIMITS) {
+      const v = (adapter.limits as unknown as Record<string, number>)[k];
+      if (typeof v === 'number') requiredLimits[k] = v;
+    }
+    let device: GPUDevice;
+    try {
+      device = await adapter.requestDevice({ requiredLimits, label: 'pugd' });
+    } catch (e) {
+      throw new Error(`webgpu: the adapter refused a device (${adapter.info.vendor}/${adapter.info.architecture}): ${(e as Error).message}`);
+    }
+    const b = new WebGpuBackend(gpu, adapter, device, source, opts);
+    await b.compileAll();
+    dbg(1, `${b.info.description}; limits ${PARAM_LIMITS.map((k) => `${k}=${b.limits[k]}`).join(' ')}`);
+    return b;
+  }
+
+  // ---- shader modules and pipelines -------------------------------------------------------------
+
+  /** Compiles every family's module up front, so WGSL errors surface at setBackend, naming the kernels. */
+  private async compileAll(): Promise<void> {
+    const families = new Set<string>([...Object.keys(kernels), ...Object.keys(helperKernels)]);
+    // A family without WGSL (a kernel family added to the registry before its WebGPU twin) fails only
+    // when one of its kernels runs, with a message naming it; tests/wgsl/compile.test.ts flags it.
+    await Promise.all([...families].filter((f) => wgslSources[f] !== undefined).map((f) => this.compileFamily(f)));
+  }
+
+  /** Compiles `source` (or wgsl/<family>.wgsl) with the common prelude; throws naming family, kernels, line. */
+  async compileFamily(family: string, source?: string): Promise<GPUShaderModule> {
+    const body = source ?? wgslSources[family];
+    if (body === undefined) throw new Error(`webgpu: no wgsl/${family}.wgsl in this build (rebuild with npm run build)`);
+    const prelude = wgslSources.common ?? '';
+    const code = `${prelude}\n${body}`;
+    const preludeLines = prelude.split('\n').length;
+    const names = [...(kernels[family] ?? []), ...(helperKernels[family] ?? [])].map((k) => k.name);
+    dbg(4, `module ${family}.wgsl:\n${body}`);
+    // Push and pop around the one call, synchronously: scopes are a per-device stack, and families
+    // compile concurrently.
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: `${family}.wgsl` });
+    const scope = this.device.popErrorScope();
+    const [info, scopeErr] = await Promise.all([module.getCompilationInfo(), scope]);
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length || scopeErr) {
+      const lines = errors.map((m) => {
+        const line = m.lineNum > preludeLines ? `${family}.wgsl:${m.lineNum - preludeLines}` : `common.wgsl:${m.lineNum}`;
+        return `  ${line}:${m.linePos}: ${m.message}`;
+      });
+      throw new Error(
+        `webgpu: WGSL of family '${family}' (kernels ${names.join(', ') || 'none'}) failed to compile:\n${lines.join('\n') || `  ${scopeErr?.message}`}`,
+      );
+    }
+    if (source === undefined) this.modules.set(family, module);
+    return module;
+  }
+
+  /**
+   * @internal Kernel lab (bench/lab/): replaces a family's module with `source` (same entry points and
+   * params contract) and forgets its pipelines, so variants can be timed side by side in one process.
+   */
+  async replaceFamilySource(family: string, source: string): Promise<void> {
+    this.flush();
+    const module = await this.compileFamily(family, source);
+    this.modules.set(family, module);
+    for (const key of [...this.pipelines.keys()]) {
+      const entry = key.split('|')[0];
+      if (this.specs.get(entry)?.family === family) this.pipelines.delete(key);
+    }
+  }
+
+  private pipelineFor(p: Pass): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    const ckeys = Object.keys(p.constants).sort();
+    const key = `${p.entry}|${ckeys.map((k) => `${k}=${p.constants[k]}`).join(',')}`;
+    let hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const module = this.modules.get(p.family);
+    if (!module) {
+      throw new Error(
+        wgslSources[p.family] === undefined
+          ? `webgpu: kernel '${p.entry}' has no WebGPU implementation: wgsl/${p.family}.wgsl is missing from this build (add it, named as assembly/${p.family}.ts; see docs/WEBGPU.md)`
+          : `webgpu: kernel '${p.entry}' needs wgsl/${p.family}.wgsl, which was not compiled`,
+      );
+    }
+    this.device.pushErrorScope('validation');
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: p.entry, constants: p.constants },
+    });
+    this.device.popErrorScope().then((e) => {
+      if (e) this.record(new Error(`webgpu: pipeline for kernel '${p.entry}' (${p.family}.wgsl, constants {${ckeys.map((k) => `${k}: ${p.constants[k]}`).join(', ')}}) is invalid: ${e.message}`));
+    }, () => {});
+    hit = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    this.pipelines.set(key, hit);
+    this.counters.pipelines++;
+    dbg(2, `pipeline ${key}`);
+    return hit;
+  }
+
+  // ---- memory --------------------------------------------------------------------------------------
+
+  alloc(bytes: number, label: string): Buf {
+    this.check();
+    if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`webgpu: invalid allocation size ${bytes} for ${label}`);
+    const cls = gpuSizeClass(bytes);
+    const maxBind = Math.min(this.limits.maxStorageBufferBindingSize ?? Infinity, this.limits.maxBufferSize ?? Infinity);
+    if (cls > maxBind) {
+      throw new Error(
+        `webgpu: out of memory: cannot allocate ${fmtBytes(bytes)} for ${label}: the adapter's largest storage buffer is ${fmtBytes(maxBind)} (maxStorageBufferBindingSize/maxBufferSize)`,
+      );
+    }
+    let gpu = this.pool.get(cls)?.pop();
+    if (!gpu) {
+      this.device.pushErrorScope('out-of-memory');
+      gpu = this.device.createBuffer({ size: cls, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label });
+      this.device.popErrorScope().then((e) => {
+        if (e) this.record(new Error(`webgpu: out of memory allocating ${fmtBytes(bytes)} for ${label} (${fmtBytes(this.counters.liveBytes)} live): ${e.message}`));
+      }, () => {});
+    }
+    this.counters.liveBytes += bytes;
+    this.counters.liveBuffers++;
+    if (this.counters.liveBytes > this.counters.peakBytes) this.counters.peakBytes = this.counters.liveBytes;
+    const b: GpuBuf = { bytes, label, gpu, cls, freed: false, lastBatch: -1 };
+    return b;
+  }
+
+  free(buf: Buf): void {
+    const b = buf as GpuBuf;
+    if (b.freed) throw new Error(`webgpu: buffer '${b.label}' freed twice (engine bug)`);
+    b.freed = true;
+    this.counters.liveBytes -= b.bytes;
+    this.counters.liveBuffers--;
+    if (this.disposed) return;
+    // Queued work may still read it: it becomes reusable once that work is submitted.
+    if (b.lastBatch === this.batch && this.passes > 0) this.pendingFree.push(b);
+    else this.toPool(b.cls, b.gpu);
+  }
+
+  private toPool(cls: number, gpu: GPUBuffer): void {
+    let list = this.pool.get(cls);
+    if (!list) this.pool.set(cls, (list = []));
+    list.push(gpu);
+  }
+
+  upload(buf: Buf, data: Float32Array | Int32Array | Uint8Array): void {
+    this.check();
+    const b = buf as GpuBuf;
+    if (data.byteLength > b.bytes) throw new Error(`webgpu: upload of ${data.byteLength} bytes into '${b.label}' (${b.bytes} bytes)`);
+    if (data.byteLength === 0) return;
+    // writeBuffer is ordered before the unsubmitted batch; if the batch already uses this buffer, the
+    // upload must come after it.
+    if (b.lastBatch === this.batch && this.passes > 0) this.flush();
+    let src: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (src.byteLength % 4 !== 0) {
+      const padded = new Uint8Array(Math.ceil(src.byteLength / 4) * 4);
+      padded.set(src);
+      src = padded;
+    }
+    this.device.queue.writeBuffer(b.gpu, 0, src.buffer, src.byteOffset, src.byteLength);
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------------
+
+  run(k: KernelSpec, params: Record<string, number>, inputs: readonly Buf[], outputs: readonly Buf[]): void {
+    this.check();
+    if (inputs.length !== k.inputs.length || outputs.length !== k.outputs.length) {
+      throw new Error(`webgpu: ${k.name} takes ${k.inputs.length} inputs and ${k.outputs.length} outputs, got ${inputs.length} and ${outputs.length}`);
+    }
+    for (const [p] of k.params) {
+      if (typeof params[p] !== 'number') throw new Error(`webgpu: ${k.name} is missing param '${p}'`);
+    }
+    for (let i = 0; i < outputs.length; i++) {
+      const j = inputs.indexOf(outputs[i]);
+      if (j >= 0) {
+        throw new Error(
+          `webgpu: ${k.name} would bind buffer '${outputs[i].label}' as input '${k.inputs[j]}' (read-only) and output '${k.outputs[i]}' (writable) in one dispatch; WebGPU forbids it (use a separate output)`,
+        );
+      }
+      if (outputs.indexOf(outputs[i]) !== i) throw new Error(`webgpu: ${k.name} binds buffer '${outputs[i].label}' as two outputs`);
+    }
+    for (const b of [...inputs, ...outputs]) if ((b as GpuBuf).freed) throw new Error(`webgpu: ${k.name} uses buffer '${b.label}' after it was freed (engine bug)`);
+    const scratch: GpuBuf[] = [];
+    const passes = planKernel(
+      {
+        variant: this.variant,
+        scratch: (bytes, label) => {
+          const s = this.alloc(bytes, label) as GpuBuf;
+          scratch.push(s);
+          return s;
+        },
+      },
+      k, params, inputs, outputs,
+      (name) => {
+        const s = this.specs.get(name);
+        if (!s) throw new Error(`webgpu: unknown kernel '${name}'`);
+        return s;
+      },
+    );
+    this.counters.dispatches++;
+    for (const p of passes) this.encode(p, k.name);
+    for (const s of scratch) this.free(s);
+  }
+
+  private encode(p: Pass, kernelName: string): void {
+    const { pipeline, layout } = this.pipelineFor(p);
+    if (!this.encoder) {
+      this.encoder = this.device.createCommandEncoder({ label: `pugd batch ${this.batch}` });
+      this.pass = this.encoder.beginComputePass({ label: `pugd batch ${this.batch}` });
+    }
+    // Params into the next 256-byte uniform slot, typed as the spec declares.
+    let chunk = this.chunks[this.chunkIdx];
+    if (!chunk || chunk.used + SLOT > CHUNK) {
+      if (chunk) this.chunkIdx++;
+      chunk = this.chunks[this.chunkIdx];
+      if (!chunk) {
+        chunk = {
+          buf: this.device.createBuffer({ size: CHUNK, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: `pugd params ${this.chunkIdx}` }),
+          data: new ArrayBuffer(CHUNK),
+          used: 0,
+        };
+        this.chunks.push(chunk);
+      }
+    }
+    const off = chunk.used;
+    const nparams = Math.max(1, p.spec.params.length);
+    const dv = new DataView(chunk.data, off, nparams * 4);
+    p.spec.params.forEach(([name, type], i) => {
+      const v = p.params[name];
+      if (type === 'f32') dv.setFloat32(i * 4, v, true);
+      else if (type === 'i32') dv.setInt32(i * 4, v, true);
+      else dv.setUint32(i * 4, v, true);
+    });
+    chunk.used += SLOT;
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: chunk.buf, offset: off, size: Math.ceil((nparams * 4) / 16) * 16 } }];
+    p.buffers.forEach((b, i) => {
+      const g = b as GpuBuf;
+      g.lastBatch = this.batch;
+      entries.push({ binding: i + 1, resource: { buffer: g.gpu } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout, entries, label: p.entry });
+    this.pass!.setPipeline(pipeline);
+    this.pass!.setBindGroup(0, bindGroup);
+    this.pass!.dispatchWorkgroups(p.workgroups[0], p.workgroups[1], p.workgroups[2]);
+    this.passes++;
+    if (debugLevel >= 2) {
+      const consts = Object.entries(p.constants).map(([k, v]) => `${k}=${v}`).join(',');
+      const io = p.buffers.map((b) => `${b.label}`).join(' | ');
+      dbg(2, `${kernelName}${p.entry !== kernelName ? ` → ${p.entry}` : ''} wg [${p.workgroups.join(',')}]${consts ? ` {${consts}}` : ''} ${io}`);
+      if (debugLevel >= 3) dbg(3, `  params ${JSON.stringify(p.params)}`);
+    }
+    if (this.passes >= BATCH) this.flush();
+  }
+
+  /** Submits the recorded batch (with its params), then recycles the buffers it freed. */
+  flush(): void {
+    if (!this.encoder || this.disposed) return;
+    this.pass!.end();
+    const cmd = this.encoder.finish();
+    for (let i = 0; i <= this.chunkIdx && i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      if (c.used > 0) this.device.queue.writeBuffer(c.buf, 0, c.data, 0, c.used);
+      c.used = 0;
+    }
+    this.chunkIdx = 0;
+    this.device.queue.submit([cmd]);
+    this.counters.submits++;
+    this.encoder = null;
+    this.pass = null;
+    this.passes = 0;
+    this.batch++;
+    for (const b of this.pendingFree) this.toPool(b.cls, b.gpu);
+    this.pendingFree = [];
+  }
+
+  // ---- readback and sync -----------------------------------------------------------------------------
+
+  async read(buf: Buf, bytes = buf.bytes): Promise<ArrayBuffer> {
+    this.check();
+    const b = buf as GpuBuf;
+    if (bytes > b.bytes) throw new Error(`webgpu: read of ${bytes} bytes from '${b.label}' (${b.bytes} bytes)`);
+    if (bytes === 0) return new ArrayBuffer(0);
+    this.flush();
+    const size = Math.ceil(bytes / 4) * 4;
+    const cls = gpuSizeClass(size);
+    const staging = this.stagingPool.get(cls)?.pop() ?? this.device.createBuffer({ size: cls, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: `pugd readback ${cls}` });
+    const enc = this.device.createCommandEncoder({ label: `read ${b.label}` });
+    enc.copyBufferToBuffer(b.gpu, 0, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    this.counters.submits++;
+    this.counters.readbacks++;
+    try {
+      await Promise.race([staging.mapAsync(MAP_READ, 0, size), this.lostPromise]);
+    } catch (e) {
+      this.check();
+      throw new Error(`webgpu: reading '${b.label}' failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    let list = this.stagingPool.get(cls);
+    if (!list) this.stagingPool.set(cls, (list = []));
+    list.push(staging);
+    this.check();
+    return out;
+  }
+
+  async sync(): Promise<void> {
+    this.check();
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    this.check();
+  }
+
+  /**
+   * Creates the pipeline of every entry point (registry kernels and helper passes) with each override
+   * constant at 0 and at 1, and returns the validation errors, each naming its entry point. For the
+   * WGSL checks in tests; training creates pipelines lazily.
+   */
+  async buildAllPipelines(): Promise<string[]> {
+    const errors: string[] = [];
+    const specs = [...Object.values(kernels), ...Object.values(helperKernels)].flat();
+    for (const k of specs) {
+      const variants: Record<string, number>[] = [{}];
+      for (const c of k.constants ?? []) variants.push(...variants.map((v) => ({ ...v, [c]: 1 })));
+      for (const constants of variants) {
+        const module = this.modules.get(k.family);
+        if (!module) {
+          errors.push(`${k.name}: wgsl/${k.family}.wgsl was not compiled`);
+          continue;
+        }
+        this.device.pushErrorScope('validation');
+        this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: k.name, constants } });
+        const e = await this.device.popErrorScope();
+        if (e) errors.push(`${k.name} ${JSON.stringify(constants)}: ${e.message}`);
+      }
+    }
+    return errors;
+  }
+
+  /** @internal For tests: destroys the device as a driver reset would, to exercise device loss. */
+  simulateDeviceLoss(): void {
+    this.device.destroy();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const list of [...this.pool.values(), ...this.stagingPool.values()]) for (const g of list) g.destroy();
+    for (const c of this.chunks) c.buf.destroy();
+    this.pool.clear();
+    this.stagingPool.clear();
+    this.pipelines.clear();
+    this.modules.clear();
+    this.encoder = null;
+    this.pass = null;
+    this.device.destroy();
+    // dawn.node keeps the process alive while its GPU object is reachable.
+    this.gpu = null;
+    dropBackend('webgpu', this);
+  }
+
+  private lostError(): Error {
+    return new Error(
+      `webgpu: the GPU device was lost (${this.lost}); tensors on it are gone. Call setBackend('webgpu') to open a new device, or setBackend('auto') to fall back to wasm when none is available.`,
+    );
+  }
+
+  private record(e: Error): void {
+    if (!this.error) this.error = e;
+    dbg(1, e.message);
+  }
+
+  /** Throws the first captured error, device loss, or use after dispose. */
+  private check(): void {
+    if (this.disposed) throw new Error('webgpu: backend was disposed');
+    if (this.lost) throw this.lostError();
+    if (this.error) {
+      const e = this.error;
+      this.error = null;
+      throw e;
+    }
+  }
+}
+
+registerBackend('webgpu', () => WebGpuBackend.create());

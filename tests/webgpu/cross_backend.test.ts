@@ -1,0 +1,216 @@
+// WebGPU against WASM on the same inputs: every op forward and backward, on shapes that are not
+// multiples of the tile sizes (32×32 register-blocked tiles, 64×64 workgroup tiles) and large enough to
+// take the multi-pass paths (two-level reductions above 4096 values, split weight gradients above 1024
+// output pixels, chunked BN statistics above 1024 values per channel, per-row losses above 4 rows).
+// A final check asserts that the cases dispatched every kernel of the registry on both backends.
+// Matmul and conv2d also run on both WebGPU variants (barrier-free `regs`, workgroup-memory `tiled`).
+//
+// Tolerance: |webgpu − wasm| ≤ 1e-4·|wasm| + 1e-5·max|wasm| over the tensor. Both are f32 with
+// different summation orders (WASM: f32x4 lanes and f64 block totals; WebGPU: per-invocation vec4
+// chains, chunk partials): for the reductions here (≤ 10⁵ terms) that stays well inside 1e-4 relative,
+// and the absolute term covers elements that are small through cancellation. Each op is also checked
+// against its float64 reference on both backends in tests/ops/.
+import { describe, it, expect } from 'vitest';
+import { Generator, getBackend, nn, setBackend, tensor, tidy, type BackendName, type Tensor } from '../../engine/index.js';
+import { countCorrect, padChannels, full, clone } from '../../engine/ops/index.js';
+import { kernels } from '../../engine/ops/index.js';
+import type { WebGpuBackend } from '../../engine/backends/webgpu.js';
+import { expectClose, randData, runOp, testBackends, type Input } from '../harness.js';
+import { fixedBatch, tinyResBlock } from '../tiny_resblock.js';
+
+const F = nn.functional;
+const backends = testBackends();
+const enabled = backends.includes('webgpu') && backends.includes('wasm');
+if (!enabled) console.log(`tests/webgpu/cross_backend.test.ts: SKIPPED — needs wasm and webgpu in PUGD_TEST_BACKENDS (have ${backends.join(',')})`);
+
+interface Case {
+  name: string;
+  inputs: (g: Generator) => Input[];
+  f: (ts: Tensor[]) => Tensor;
+  /** Backpropagate a random dy (default true). */
+  backward?: boolean;
+}
+
+const inp = (g: Generator, shape: number[], grad = true, opts?: Parameters<typeof randData>[2]): Input => ({
+  data: randData(g, shape.reduce((a, b) => a * b, 1), opts).f32, shape, grad,
+});
+const labels = (g: Generator, n: number, classes: number) => tensor(Array.from({ length: n }, () => g.int(classes)), [n], { dtype: 'i32' });
+
+const conv = (N: number, C: number, H: number, W: number, K: number, R: number, S: number, stride: number, pad: number): Case => ({
+  name: `conv2d N${N} C${C} ${H}×${W} K${K} ${R}×${S} stride ${stride} pad ${pad}`,
+  inputs: (g) => [inp(g, [N, C, H, W]), inp(g, [K, C, R, S]), inp(g, [K])],
+  f: ([x, w, b]) => F.conv2d(x, w, b, { stride, padding: pad }),
+});
+
+const cases: Case[] = [
+  { name: 'add broadcast [5,13,7,5] + [1,13,1,1]', inputs: (g) => [inp(g, [5, 13, 7, 5]), inp(g, [1, 13, 1, 1])], f: ([a, b]) => a.add(b) },
+  { name: 'sub same shape [3,37]', inputs: (g) => [inp(g, [3, 37]), inp(g, [3, 37])], f: ([a, b]) => a.sub(b) },
+  { name: 'mul broadcast [2,1,3,1,5] · [1,4,1,6,1]', inputs: (g) => [inp(g, [2, 1, 3, 1, 5]), inp(g, [1, 4, 1, 6, 1])], f: ([a, b]) => a.mul(b) },
+  { name: 'affine, square, clone [7,9]', inputs: (g) => [inp(g, [7, 9])], f: ([a]) => tidy(() => clone(a.mul(1.5).add(-0.25)).square()) },
+  { name: 'relu [5,13,7,5]', inputs: (g) => [inp(g, [5, 13, 7, 5], true, { awayFrom: 0 })], f: ([a]) => a.relu() },
+  { name: 'sum of 100003 (two-level tree)', inputs: (g) => [inp(g, [100003])], f: ([a]) => a.sum() },
+  { name: 'mean of [7,5] (serial)', inputs: (g) => [inp(g, [7, 5])], f: ([a]) => a.mean() },
+  { name: 'sumSquares of 54321 (two-level tree)', inputs: (g) => [inp(g, [54321])], f: ([a]) => a.sumSquares() },
+  { name: 'sumSquares of [13,17] (serial)', inputs: (g) => [inp(g, [13, 17])], f: ([a]) => a.sumSquares() },
+  { name: 'matmul [65,70]·[70,67]', inputs: (g) => [inp(g, [65, 70]), inp(g, [70, 67])], f: ([a, b]) => a.matmul(b) },
+  { name: 'matmul [1,1]·[1,1]', inputs: (g) => [inp(g, [1, 1]), inp(g, [1, 1])], f: ([a, b]) => a.matmul(b) },
+  { name: 'matmul [130,3]·[3,129]', inputs: (g) => [inp(g, [130, 3]), inp(g, [3, 129])], f: ([a, b]) => a.matmul(b) },
+  { name: 'linear [37,33] → 9 with bias', inputs: (g) => [inp(g, [37, 33]), inp(g, [9, 33]), inp(g, [9])], f: ([x, w, b]) => F.linear(x, w, b) },
+  conv(3, 5, 13, 11, 7, 3, 3, 1, 1),
+  conv(4, 16, 16, 15, 17, 3, 3, 2, 1),
+  conv(8, 6, 16, 16, 9, 3, 3, 1, 1), // N·P·Q = 2048: split weight gradient
+  conv(2, 3, 9, 8, 13, 1, 1, 1, 0),
+  conv(2, 3, 13, 13, 8, 7, 7, 2, 3),
+  conv(2, 4, 6, 7, 5, 3, 2, 1, 0),
+  ...[true, false].map((training): Case => ({
+    name: `batchNorm2d ${training ? 'training' : 'eval'} [8,5,16,13] (chunked statistics)`,
+    inputs: (g) => [inp(g, [8, 5, 16, 13], true, { lo: -2, hi: 3 }), inp(g, [5], true, { lo: 0.5, hi: 1.5 }), inp(g, [5])],
+    f: ([x, w, b]) => {
+      const rm = tensor([0.1, -0.2, 0.3, 0, 0.5], [5]);
+      const rv = tensor([1, 0.5, 2, 1.5, 0.8], [5]);
+      const y = F.batchNorm2d(x, w, b, rm, rv, { training });
+      rm.dispose();
+      rv.dispose();
+      return y;
+    },
+  })),
+  { name: 'batchNorm2d training [3,4,5,7] (serial statistics)', inputs: (g) => [inp(g, [3, 4, 5, 7], true, { lo: -2, hi: 3 }), inp(g, [4]), inp(g, [4])], f: ([x, w, b]) => F.batchNorm2d(x, w, b, null, null, { training: true }) },
+  { name: 'maxPool2d 3×3 stride 2 pad 1 [2,3,11,9]', inputs: (g) => [inp(g, [2, 3, 11, 9])], f: ([x]) => F.maxPool2d(x, { kernel: 3, stride: 2, padding: 1 }) },
+  { name: 'avgPool2d 3×3 stride 2 pad 1 [2,3,11,9]', inputs: (g) => [inp(g, [2, 3, 11, 9])], f: ([x]) => F.avgPool2d(x, { kernel: 3, stride: 2, padding: 1 }) },
+  { name: 'avgPool2d 1×1 stride 2 [2,3,11,9]', inputs: (g) => [inp(g, [2, 3, 11, 9])], f: ([x]) => F.avgPool2d(x, { kernel: 1, stride: 2 }) },
+  { name: 'globalAvgPool2d [3,5,7,7]', inputs: (g) => [inp(g, [3, 5, 7, 7])], f: ([x]) => F.globalAvgPool2d(x) },
+  { name: 'padChannels [2,5,3,7] + 3 before, 4 after', inputs: (g) => [inp(g, [2, 5, 3, 7])], f: ([x]) => padChannels(x, 3, 4) },
+  ...[3, 37].map((N): Case => ({
+    name: `crossEntropy N${N} C10 smoothing 0.1 (${N > 4 ? 'per-row losses + tree' : 'serial'})`,
+    inputs: (g) => [inp(g, [N, 10], true, { lo: -3, hi: 3 })],
+    f: ([z]) => {
+      const y = labels(new Generator(N), N, 10);
+      const l = F.crossEntropy(z, y, { labelSmoothing: 0.1 });
+      y.dispose();
+      return l;
+    },
+  })),
+  ...[3, 37].map((N): Case => ({
+    name: `countCorrect N${N} C10`,
+    inputs: (g) => [inp(g, [N, 10], false)],
+    backward: false,
+    f: ([z]) => {
+      const y = labels(new Generator(N), N, 10);
+      const c = countCorrect(z, y);
+      y.dispose();
+      return c;
+    },
+  })),
+  { name: 'full / zeros [5,7]', inputs: (g) => [inp(g, [5, 7])], f: ([a]) => tidy(() => a.add(full([5, 7], 0.75))) },
+];
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+function compare(label: string, gpu: ArrayLike<number>, cpu: ArrayLike<number>, shape?: readonly number[]): void {
+  expectClose(label, gpu, cpu, { rtol: 1e-4, atol: 1e-5 * maxAbs(cpu) + 1e-30, shape });
+}
+
+/** Kernel names each backend dispatched, recorded by wrapping its run(). */
+const seen: Record<string, Set<string>> = { wasm: new Set(), webgpu: new Set() };
+async function instrument(name: BackendName): Promise<void> {
+  await setBackend(name);
+  const b = getBackend();
+  const orig = b.run.bind(b);
+  if ((b as { __wrapped?: boolean }).__wrapped) return;
+  (b as { __wrapped?: boolean }).__wrapped = true;
+  b.run = (k, p, i, o) => {
+    seen[name].add(k.name);
+    orig(k, p, i, o);
+  };
+}
+
+async function runOn(name: BackendName, c: Case, seed: number) {
+  await instrument(name);
+  const g = new Generator(seed);
+  const ins = c.inputs(g);
+  const probe = await runOp(ins.map((i) => ({ ...i, grad: false })), c.f);
+  const dy = c.backward === false ? undefined : randData(g, probe.y.length).f32;
+  return runOp(ins, c.f, dy);
+}
+
+describe.skipIf(!enabled)('webgpu agrees with wasm', () => {
+  cases.forEach((c, idx) => {
+    it(c.name, async () => {
+      const cpu = await runOn('wasm', c, 100 + idx);
+      const gpu = await runOn('webgpu', c, 100 + idx);
+      expect(gpu.shape).toEqual(cpu.shape);
+      compare(`${c.name}: output`, gpu.y, cpu.y, cpu.shape);
+      cpu.grads.forEach((gc, i) => {
+        if (!gc) return;
+        compare(`${c.name}: gradient of input ${i}`, gpu.grads[i]!, gc);
+      });
+    });
+  });
+
+  it('matmul and conv2d: the tiled (workgroup-memory) and register-blocked variants agree with wasm', async () => {
+    await setBackend('webgpu');
+    const b = getBackend() as WebGpuBackend;
+    const saved = b.variant;
+    const variantCases: Case[] = [
+      ...[[65, 70, 67], [5, 128, 10], [130, 3, 129], [1, 17, 1]].map(([M, K, N]): Case => ({
+        name: `matmul [${M},${K}]·[${K},${N}]`, inputs: (g) => [inp(g, [M, K]), inp(g, [K, N])], f: ([x, y]) => x.matmul(y),
+      })),
+      conv(3, 5, 13, 11, 7, 3, 3, 1, 1),
+      conv(2, 16, 16, 15, 67, 3, 3, 2, 1),
+      conv(2, 3, 13, 13, 8, 7, 7, 2, 3),
+      conv(2, 4, 6, 7, 5, 3, 2, 1, 0),
+    ];
+    try {
+      for (const variant of ['tiled', 'regs'] as const) {
+        for (const [i, c] of variantCases.entries()) {
+          b.variant = variant;
+          const cpu = await runOn('wasm', c, 500 + i);
+          const gpu = await runOn('webgpu', c, 500 + i);
+          compare(`${variant} ${c.name}: output`, gpu.y, cpu.y, cpu.shape);
+          cpu.grads.forEach((gc, k) => gc && compare(`${variant} ${c.name}: gradient of input ${k}`, gpu.grads[k]!, gc));
+        }
+      }
+    } finally {
+      b.variant = saved;
+    }
+  });
+
+  it('the cases above dispatched every kernel of the registry on both backends', () => {
+    const all = Object.values(kernels).flat().map((k) => k.name);
+    for (const name of ['wasm', 'webgpu']) {
+      const missing = all.filter((k) => !seen[name].has(k));
+      expect(missing, `kernels never run on ${name}`).toEqual([]);
+    }
+  });
+
+  it('the small residual block: 20 SGD steps give the same losses on both backends (within 1e-3)', async () => {
+    const train = async (name: BackendName) => {
+      await setBackend(name);
+      const net = tinyResBlock({ C: 8, classes: 4, seed: 3 });
+      const b = fixedBatch(6, 3, 7, 5, 4);
+      const x = tensor(b.x, b.shape);
+      const y = tensor(b.labels, [b.labels.length], { dtype: 'i32' });
+      const losses: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const l = net.loss(x, y);
+        l.backward();
+        losses.push(await l.item());
+        l.dispose();
+        net.step(0.1);
+      }
+      x.dispose();
+      y.dispose();
+      net.dispose();
+      return losses;
+    };
+    const cpu = await train('wasm');
+    const gpu = await train('webgpu');
+    expect(cpu[19]).toBeLessThan(cpu[0]);
+    for (let i = 0; i < 20; i++) expect(Math.abs(gpu[i] - cpu[i]), `step ${i}: webgpu ${gpu[i]} vs wasm ${cpu[i]}`).toBeLessThanOrEqual(1e-3 * Math.max(1, Math.abs(cpu[i])));
+  });
+});
+
