@@ -7,8 +7,10 @@ import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval } from './eval.js';
-import { setBackendLogger } from '../engine/backend.js';
+import { readManifest } from './checkpoint.js';
+import { setBackendLogger, disposeBackend } from '../engine/backend.js';
 import '../engine/node.js'; // registers every backend this platform has
+import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 
 declare const PUGD_VERSION: string | undefined;
 const version = typeof PUGD_VERSION === 'string' ? PUGD_VERSION : '0.1.0';
@@ -39,6 +41,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.values.json) setBackendLogger(null);
+  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
+  if (args.values.backend !== 'wasm' && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
+    prepareGpuProcess();
+  }
   switch (cmd) {
     case 'info': {
       const reports = await probeBackends(args.values.backend as 'auto');
@@ -54,6 +60,33 @@ export async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
+/**
+ * Dawn finds no adapter on a GPU-less Linux box unless SwiftShader's Vulkan driver is on
+ * LD_LIBRARY_PATH when the process starts; ensureSoftwareAdapterEnv re-runs this command with it set
+ * (and exits with the child's status) when needed. While the child runs, this parent ignores Ctrl-C
+ * (the child, in the same process group, gets it and stops cleanly with a checkpoint).
+ */
+function prepareGpuProcess(): void {
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
+  try {
+    ensureSoftwareAdapterEnv();
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', ignore);
+  }
+}
+
+/** Whether the checkpoint being resumed or evaluated trained on WASM (then no GPU set-up is needed). */
+function resumesOnWasm(arg: string): boolean {
+  try {
+    return (readManifest(arg).manifest.config as { backend?: string }).backend === 'wasm';
+  } catch {
+    return false; // the error is reported by `train` itself
+  }
+}
+
 function oneLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
@@ -61,7 +94,10 @@ function oneLine(e: unknown): string {
 // Run only as the program, not when a test imports main().
 const isEntry = typeof process !== 'undefined' && process.argv[1] !== undefined && /(?:^|[/\\])(cli\.js|main\.ts)$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2))
+    // A live Dawn device keeps Node running: release it whatever happened.
+    .finally(() => disposeBackend('webgpu'))
+    .then(
     (code) => {
       process.exitCode = code;
     },

@@ -32,7 +32,7 @@ for (const backend of testBackends()) {
       const m = model();
       const c = collector();
       const loader = new BlobLoader(64, 16);
-      const r = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.1), train: loader, test: new BlobLoader(32, 16, 2, { shuffle: false }), epochs: 4, output: c.out });
+      const r = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.1), train: loader, test: new BlobLoader(32, 16, 2, { shuffle: false }), epochs: 4, output: c.out, readEveryStep: true });
       expect(r.steps).toBe(16);
       expect(c.epochs.map((e) => e.epoch)).toEqual([1, 2, 3, 4]);
       expect(c.epochs.map((e) => e.step)).toEqual([4, 8, 12, 16]);
@@ -58,7 +58,7 @@ for (const backend of testBackends()) {
       let calls = 0;
       const opt = new PlainSgd(m.parameters(), true);
       const wrapped = { ...opt, step: async (cl: () => Tensor) => opt.step(() => { calls++; return cl(); }), setLr: (l: number) => opt.setLr(l), zeroGrad: () => opt.zeroGrad(), stateDict: () => opt.stateDict(), loadStateDict: (s: unknown) => opt.loadStateDict(s) };
-      await train({ model: m, optimizer: wrapped, schedule: constantLr(0.05), train: new BlobLoader(32, 16), epochs: 1, output: c.out });
+      await train({ model: m, optimizer: wrapped, schedule: constantLr(0.05), train: new BlobLoader(32, 16), epochs: 1, output: c.out, readEveryStep: true });
       expect(calls).toBe(4);
       expect(c.steps.length).toBe(2);
       m.dispose();
@@ -68,7 +68,7 @@ for (const backend of testBackends()) {
       const m = model();
       const c = collector();
       const loader = new BlobLoader(64, 16, 1, { shuffle: false, poison: 40 }); // NaN in batch 3 of epoch 1
-      const err = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.1), train: loader, epochs: 2, output: c.out, checkpointEverySteps: 1 }).catch((e) => e);
+      const err = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.1), train: loader, epochs: 2, output: c.out, checkpointEverySteps: 1, readEveryStep: true }).catch((e) => e);
       expect(err).toBeInstanceOf(NanLossError);
       expect(String(err.message)).toMatch(/loss became NaN in epoch 1 between step 2 and step 3.*last good checkpoint is ckpt@2.*--lr/);
       expect(c.checkpoints.map((k) => k.step)).toEqual([1, 2]);
@@ -88,6 +88,7 @@ for (const backend of testBackends()) {
           model: m, optimizer: opt, schedule: { lrAt: (e, b) => 0.1 / (1 + e + b / 10), describe: () => ({}) }, train: loader, epochs: 3,
           output: { ...c.out, checkpoint: async (k) => { c.checkpoints.push(structuredClone(k)); if (k.step === stopAt) { weightsAt = {}; for (const [name, t] of Object.entries(m.stateDict())) weightsAt[name] = await t.toArray(); } return `ckpt@${k.step}`; } },
           checkpointEverySteps: 1,
+          readEveryStep: true,
           shouldStop: () => stopAt !== null && ++n > stopAt,
           resume: resume && { ...resume.ck, where: 'mem', partial: resume.ck.partial },
         });
