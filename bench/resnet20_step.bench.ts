@@ -7,7 +7,11 @@
 // tfjs-core ops (NHWC, its native layout): 3×3 convs without bias, batch-norm from tf.moments, option-A
 // shortcuts (1×1 stride-2 average pool + channel zero padding), global average pooling, dense, softmax CE, SGD.
 //
-// Usage: node bench/run.mjs resnet20_step   (env: BENCH_BATCH=8,32  BENCH_REPS=5  BENCH_SKIP_TFJS=1)
+// BENCH_BACKEND=wasm compares pugd's WASM backend (all its threads) with TensorFlow.js 4.22's CPU
+// backend instead (tfjs-backend-wasm cannot train convolutions: it has no Conv2DBackpropFilter); the
+// tfjs CPU step takes minutes at batch 32, so use few reps (BENCH_REPS=2).
+//
+// Usage: node bench/run.mjs resnet20_step   (env: BENCH_BATCH=8,32  BENCH_REPS=5  BENCH_SKIP_TFJS=1  BENCH_BACKEND=webgpu|wasm)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 import type * as TF from '@tensorflow/tfjs-core';
 import { backendDesc, emit, median } from './common.js';
@@ -24,13 +28,17 @@ Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: t
 // tfjs-backend-webgpu also expects the WebGPU constants (GPUBufferUsage, ...) as globals, as in browsers.
 for (const [k, v] of Object.entries(globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
 
+const backend = (process.env.BENCH_BACKEND ?? 'webgpu') as 'webgpu' | 'wasm';
+if (backend !== 'webgpu' && backend !== 'wasm') throw new Error(`BENCH_BACKEND must be webgpu or wasm, got ${String(backend)}`);
+// tfjs's counterpart of each pugd backend.
+const tfBackend = backend === 'webgpu' ? 'webgpu' : 'cpu';
 const batches = (process.env.BENCH_BATCH ?? '8').split(',').map(Number);
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const lr = 0.05;
 
 async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: () => void; dispatches: number }> {
   pugd.setBackendLogger(null);
-  await pugd.setBackend('webgpu');
+  await pugd.setBackend(backend);
   const g = new pugd.Generator(1);
   const model = pugd.models.resnet20({ generator: g });
   const x = pugd.randn([B, 3, 32, 32], { generator: g });
@@ -62,7 +70,7 @@ async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: 
       x.dispose();
       labels.dispose();
       model.dispose();
-      disposeBackend('webgpu');
+      disposeBackend(backend);
     },
   };
 }
@@ -70,8 +78,9 @@ async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: 
 async function tfjsSetup(B: number): Promise<{ step: () => Promise<void>; adapter: string }> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-core/dist/register_all_gradients');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  await tf.setBackend('webgpu');
+  if (tfBackend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
+  else await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend(tfBackend);
   await tf.ready();
   const g = new pugd.Generator(1);
   const he = (shape: number[], fanIn: number) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal() * Math.sqrt(2 / fanIn)), shape));
@@ -123,6 +132,7 @@ async function tfjsSetup(B: number): Promise<{ step: () => Promise<void>; adapte
     if (!Number.isFinite(v)) throw new Error(`tfjs loss is ${v}`);
   };
   await step();
+  if (tfBackend === 'cpu') return { step, adapter: 'cpu (JavaScript kernels)' };
   const ad = await gpu.requestAdapter();
   return { step, adapter: `${ad?.info.vendor}/${ad?.info.architecture}` };
 }
@@ -153,8 +163,8 @@ for (const B of batches) {
   emit({ bench: 'resnet20_step', engine: 'pugd', ...backendDesc(), batch: B, ...ps, dispatches_per_step: p.dispatches });
   if (t) {
     const ts = stats(tt, B);
-    emit({ bench: 'resnet20_step', engine: 'tfjs-webgpu 4.22.0', backend: 'webgpu', adapter: t.adapter, batch: B, ...ts });
-    emit({ bench: 'resnet20_step', engine: 'pugd vs tfjs-webgpu', batch: B, speedup_median: +(ts.ms_median / ps.ms_median).toFixed(2), speedup_min: +(ts.ms_min / ps.ms_min).toFixed(2) });
+    emit({ bench: 'resnet20_step', engine: `tfjs-${tfBackend} 4.22.0`, backend: tfBackend, adapter: t.adapter, batch: B, ...ts });
+    emit({ bench: 'resnet20_step', engine: `pugd-${backend} vs tfjs-${tfBackend}`, batch: B, speedup_median: +(ts.ms_median / ps.ms_median).toFixed(2), speedup_min: +(ts.ms_min / ps.ms_min).toFixed(2) });
   }
   p.done();
 }
