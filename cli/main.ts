@@ -8,6 +8,7 @@ import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval } from './eval.js';
 import { readManifest } from './checkpoint.js';
+import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
 import '../engine/node.js'; // registers every backend this platform has
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
@@ -42,14 +43,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args.values.json) setBackendLogger(null);
   const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
-  if (args.values.backend !== 'wasm' && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
+  // info shows WebGPU even when `auto` would not train on it.
+  const wantsGpu = args.values.backend === 'webgpu' || (args.values.backend === 'auto' && (cmd === 'info' || softwareOnlyReason() === null));
+  if (wantsGpu && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
     prepareGpuProcess();
   }
   switch (cmd) {
     case 'info': {
       const reports = await probeBackends(args.values.backend as 'auto');
-      if (args.values.json) process.stdout.write(`${JSON.stringify({ version, node: process.version, backends: reports })}\n`);
-      else process.stdout.write(`${formatInfo(reports, version)}\n`);
+      const soft = softwareOnlyReason();
+      const webgpuOk = reports.some((r) => r.name === 'webgpu' && r.ok && !r.info?.adapter?.isFallbackAdapter);
+      const auto = { backend: !soft && webgpuOk ? 'webgpu' : 'wasm', reason: soft ?? (webgpuOk ? 'a hardware WebGPU adapter' : 'no hardware WebGPU adapter') };
+      if (args.values.json) process.stdout.write(`${JSON.stringify({ version, node: process.version, backends: reports, auto })}\n`);
+      else process.stdout.write(`${formatInfo(reports, version)}\n--backend auto trains on ${auto.backend}: ${auto.reason}\n`);
       return reports.some((r) => r.ok) ? 0 : 1;
     }
     case 'train':
