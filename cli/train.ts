@@ -48,13 +48,16 @@ export interface RunConfig {
 
 /**
  * The demo that `pugd train` / `npm run train` runs with no arguments: sized so the whole run
- * (training and test passes) ends within 10 minutes on 2 CPU cores with the WASM backend.
+ * (training and test passes) ends well within 10 minutes on 2 CPU cores with the WASM backend
+ * (about 380 CPU-seconds for CIFAR-10 and 330 for MNIST, measured; a quiet 2-core machine runs
+ * them in 3–4 minutes, a machine shared with other work in under 10). Several epochs, so the
+ * per-epoch cosine schedule actually anneals; the MNIST demo reaches ≥ 98 % test accuracy.
  */
 interface Preset { model: string; width?: number; epochs: number; limitTrain: number; limitTest: number; batchSize: number; lr: number }
 
 export const DEMO: Record<'cifar10' | 'mnist', Preset> = {
-  cifar10: { model: 'resnet20', epochs: 4, limitTrain: 5000, limitTest: 2000, batchSize: 64, lr: 0.1 },
-  mnist: { model: 'resnet20', width: 8, epochs: 1, limitTrain: 30000, limitTest: 10000, batchSize: 64, lr: 0.1 },
+  cifar10: { model: 'resnet20', epochs: 4, limitTrain: 6000, limitTest: 1000, batchSize: 100, lr: 0.1 },
+  mnist: { model: 'resnet20', width: 8, epochs: 3, limitTrain: 25000, limitTest: 10000, batchSize: 64, lr: 0.1 },
 };
 
 // Settings a resumed run takes from its checkpoint; only these may be given beside --resume.
