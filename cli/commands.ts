@@ -34,7 +34,7 @@ export const trainSpec: CommandSpec = {
     { name: 'epochs', type: 'int', min: 1, default: 10, help: 'epochs to train (the schedule ends with the last one)', group: 'Optimization' },
     { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 100, help: 'images per step', group: 'Optimization' },
     { name: 'schedule', type: 'choice', choices: SCHEDULES, default: 'cosine', help: 'learning-rate schedule per epoch: cosine annealing to 0 (the PUGD reference), step (×0.1 at 50% and 75% of the epochs) or constant', group: 'Optimization' },
-    { name: 'warmup', type: 'number', min: 0, default: 0, metavar: 'EPOCHS', help: 'linear warm-up from 0 over this many epochs (per step), then the schedule', group: 'Optimization' },
+    { name: 'warmup', type: 'int', min: 0, default: 0, metavar: 'EPOCHS', help: 'linear warm-up from 0 over this many epochs (per step), then the schedule', group: 'Optimization' },
     { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'seed for the weights, shuffling and augmentation (same seed + backend = same run, bit for bit)', group: 'Optimization' },
     backendOpt,
     { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder for metrics.jsonl, curves.svg, summary.json, checkpoints/ and model.safetensors (default runs/<model>-<dataset>-<optimizer>-<time>)', group: 'Run' },
