@@ -1,7 +1,10 @@
 // Elementwise kernels (twin of wgsl/elementwise.wgsl; ops in engine/ops/elementwise.ts).
 // Broadcast kernels walk the output in row-major order over dims d0..d5; a0..a5 and b0..b5 are the element strides
 // of the two inputs (0 along broadcast dims). contig = 1 means a, b and y have the same shape.
-// Bodies are f32x4 SIMD with a scalar tail.
+// Bodies are f32x4 SIMD with a scalar tail. Threads take contiguous ranges of the output (multiples
+// of 16 elements) or, when broadcasting, ranges of output rows; nothing is reduced.
+
+import { share, shareHi, shareLo } from './parallel';
 
 const ADD: i32 = 0;
 const SUB: i32 = 1;
@@ -48,20 +51,43 @@ const MUL: i32 = 2;
   b0: i32, b1: i32, b2: i32, b3: i32, b4: i32, b5: i32,
 ): void {
   if (contig) {
-    row(op, a, b, y, n, 1, 1);
+    share(n, 16);
+    const o = <usize>shareLo << 2;
+    row(op, a + o, b + o, y + o, shareHi - shareLo, 1, 1);
     return;
   }
-  let out = y;
-  for (let i0 = 0; i0 < d0; i0++)
-    for (let i1 = 0; i1 < d1; i1++)
-      for (let i2 = 0; i2 < d2; i2++)
-        for (let i3 = 0; i3 < d3; i3++)
-          for (let i4 = 0; i4 < d4; i4++) {
-            const ao = i0 * a0 + i1 * a1 + i2 * a2 + i3 * a3 + i4 * a4;
-            const bo = i0 * b0 + i1 * b1 + i2 * b2 + i3 * b3 + i4 * b4;
-            row(op, a + (<usize>ao << 2), b + (<usize>bo << 2), out, d5, a5, b5);
-            out += <usize>d5 << 2;
+  // This thread's output rows [lo, hi) of the d0·d1·d2·d3·d4 rows of length d5.
+  share(d0 * d1 * d2 * d3 * d4, 1);
+  let r = shareLo;
+  const rows = shareHi - shareLo;
+  let i4 = r % d4;
+  r /= d4;
+  let i3 = r % d3;
+  r /= d3;
+  let i2 = r % d2;
+  r /= d2;
+  let i1 = r % d1;
+  let i0 = r / d1;
+  let out = y + (<usize>shareLo * <usize>d5 << 2);
+  for (let t = 0; t < rows; t++) {
+    const ao = i0 * a0 + i1 * a1 + i2 * a2 + i3 * a3 + i4 * a4;
+    const bo = i0 * b0 + i1 * b1 + i2 * b2 + i3 * b3 + i4 * b4;
+    row(op, a + (<usize>ao << 2), b + (<usize>bo << 2), out, d5, a5, b5);
+    out += <usize>d5 << 2;
+    if (++i4 == d4) {
+      i4 = 0;
+      if (++i3 == d3) {
+        i3 = 0;
+        if (++i2 == d2) {
+          i2 = 0;
+          if (++i1 == d1) {
+            i1 = 0;
+            i0++;
           }
+        }
+      }
+    }
+  }
 }
 
 export function ew_add(a: usize, b: usize, y: usize, n: i32, contig: i32,
@@ -87,6 +113,11 @@ export function ew_mul(a: usize, b: usize, y: usize, n: i32, contig: i32,
 
 /** y = alpha·x + beta. */
 export function ew_affine(x: usize, y: usize, n: i32, alpha: f32, beta: f32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  y += lo;
+  n = shareHi - shareLo;
   const av = f32x4.splat(alpha);
   const bv = f32x4.splat(beta);
   let i = 0;
@@ -101,6 +132,11 @@ export function ew_affine(x: usize, y: usize, n: i32, alpha: f32, beta: f32): vo
 }
 
 export function ew_square(x: usize, y: usize, n: i32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  y += lo;
+  n = shareHi - shareLo;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -116,6 +152,12 @@ export function ew_square(x: usize, y: usize, n: i32): void {
 
 /** dx = 2·x·dy. */
 export function ew_square_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  dy += lo;
+  dx += lo;
+  n = shareHi - shareLo;
   const two = f32x4.splat(2);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -129,6 +171,10 @@ export function ew_square_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
 }
 
 export function ew_fill(y: usize, n: i32, value: f32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  y += lo;
+  n = shareHi - shareLo;
   const v = f32x4.splat(value);
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(y + (<usize>i << 2), v);
@@ -136,5 +182,10 @@ export function ew_fill(y: usize, n: i32, value: f32): void {
 }
 
 export function ew_copy(x: usize, y: usize, n: i32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  y += lo;
+  n = shareHi - shareLo;
   memory.copy(y, x, <usize>n << 2);
 }

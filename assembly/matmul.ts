@@ -1,32 +1,25 @@
 // Matrix multiply (twin of wgsl/matmul.wgsl; op in engine/ops/matmul.ts).
 // C[M,N] = op(A)·op(B): A stored [M,K] (transA: [K,M]), B stored [K,N] (transB: [N,K]).
-// Reference version: row-by-row with an f32x4 inner loop over N; each C element accumulates over k in
-// increasing order.
+// All four transpose combinations run through the packed GEMM of ./gemm (transposition is only a
+// different packing gather). Threads split C into row bands or column bands (the larger side), so
+// each C element is computed by one thread with the same arithmetic: bit-identical for any count.
+
+import { A_COL, A_ROW, B_COL, B_ROW, gemm, gemmScratchBytes, MR, NR, setA, setB } from './gemm';
+import { hi0, hi1, lo0, lo1, scratchBase, share2, threadCount } from './parallel';
+
+/** Scratch bytes per thread (see engine/backends/wasm.ts: `<kernel>_scratch` exports). */
+export function matmul_fwd_scratch(M: i32, K: i32, N: i32, transA: i32, transB: i32): usize {
+  return gemmScratchBytes(M, N, K);
+}
 
 export function matmul_fwd(a: usize, b: usize, c: usize, M: i32, K: i32, N: i32, transA: i32, transB: i32): void {
-  for (let i = 0; i < M; i++) {
-    const crow = c + (<usize>(i * N) << 2);
-    memory.fill(crow, 0, <usize>N << 2);
-    for (let k = 0; k < K; k++) {
-      const av: f32 = transA ? load<f32>(a + (<usize>(k * M + i) << 2)) : load<f32>(a + (<usize>(i * K + k) << 2));
-      if (transB) {
-        for (let j = 0; j < N; j++) {
-          const p = crow + (<usize>j << 2);
-          store<f32>(p, load<f32>(p) + av * load<f32>(b + (<usize>(j * K + k) << 2)));
-        }
-      } else {
-        const brow = b + (<usize>(k * N) << 2);
-        const avv = f32x4.splat(av);
-        let j = 0;
-        for (; j + 4 <= N; j += 4) {
-          const o = <usize>j << 2;
-          v128.store(crow + o, f32x4.add(v128.load(crow + o), f32x4.mul(avv, v128.load(brow + o))));
-        }
-        for (; j < N; j++) {
-          const o = <usize>j << 2;
-          store<f32>(crow + o, load<f32>(crow + o) + av * load<f32>(brow + o));
-        }
-      }
-    }
-  }
+  setA(transA ? A_COL : A_ROW, a, transA ? M : K);
+  setB(transB ? B_COL : B_ROW, b, transB ? K : N);
+  // Split the side with more tiles; the other operand is packed by every thread (the smaller cost).
+  const nt = threadCount();
+  const rowTiles = (M + MR - 1) / MR;
+  const colTiles = (N + NR - 1) / NR;
+  share2(M >= N ? rowTiles >= nt || rowTiles >= colTiles : colTiles < nt && rowTiles > colTiles, M, MR, N, NR);
+  const i0 = lo0, i1 = hi0, j0 = lo1, j1 = hi1;
+  gemm(K, c, N, false, i0, i1, j0, j1, scratchBase());
 }

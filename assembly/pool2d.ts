@@ -1,12 +1,16 @@
 // Pooling kernels (twin of wgsl/pool2d.wgsl; op, letters and rules in engine/ops/pool2d.ts).
-// x [N,C,H,W] → y [N,C,P,Q]; planes are processed independently (NC of them). Backward kernels gather
-// (each dx element sums the windows that touch it), so there are no write conflicts.
+// x [N,C,H,W] → y [N,C,P,Q]; planes are processed independently (NC of them) and threads split the
+// planes. Backward kernels add each window's dy into the dx plane visiting windows in row-major order,
+// so every dx element sums its windows in the same order as a gather would (average pooling scales the
+// sums by 1/(kH·kW) afterwards, as a gather would): no write conflicts, no division per element.
+
+import { share, shareHi, shareLo } from './parallel';
 
 export function maxpool2d_fwd(x: usize, y: usize, idx: usize,
   N: i32, C: i32, H: i32, W: i32, P: i32, Q: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32): void {
-  const NC = N * C;
-  for (let pl = 0; pl < NC; pl++) {
+  share(N * C, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
     const xp = x + (<usize>(pl * H * W) << 2);
     const yo = pl * P * Q;
     for (let p = 0; p < P; p++)
@@ -37,35 +41,39 @@ export function maxpool2d_fwd(x: usize, y: usize, idx: usize,
 export function maxpool2d_bwd(dy: usize, idx: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, P: i32, Q: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32): void {
-  const NC = N * C;
-  for (let pl = 0; pl < NC; pl++) {
-    const dyo = pl * P * Q;
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) {
-        // Windows p with p·strideH − padH ≤ h < p·strideH − padH + kH.
-        const pLo = max<i32>(0, (h + padH - kH + strideH) / strideH);
-        const pHi = min<i32>(P - 1, (h + padH) / strideH);
-        const qLo = max<i32>(0, (w + padW - kW + strideW) / strideW);
-        const qHi = min<i32>(Q - 1, (w + padW) / strideW);
-        const me = h * W + w;
-        let acc: f32 = 0;
-        for (let p = pLo; p <= pHi; p++)
-          for (let q = qLo; q <= qHi; q++) {
-            const o = <usize>(dyo + p * Q + q) << 2;
-            if (load<i32>(idx + o) == me) acc += load<f32>(dy + o);
-          }
-        store<f32>(dx + (<usize>(pl * H * W + me) << 2), acc);
+  const plane = <usize>(H * W) << 2;
+  share(N * C, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
+    const dxp = dx + <usize>pl * plane;
+    memory.fill(dxp, 0, plane);
+    const o = <usize>(pl * P * Q) << 2;
+    for (let t = 0; t < P * Q; t++) {
+      const i = load<i32>(idx + o + (<usize>t << 2));
+      if (i >= 0) {
+        const d = dxp + (<usize>i << 2);
+        store<f32>(d, load<f32>(d) + load<f32>(dy + o + (<usize>t << 2)));
       }
+    }
   }
 }
 
 export function avgpool2d_fwd(x: usize, y: usize,
   N: i32, C: i32, H: i32, W: i32, P: i32, Q: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32): void {
-  const NC = N * C;
   const inv: f32 = 1 / <f32>(kH * kW);
-  for (let pl = 0; pl < NC; pl++) {
+  share(N * C, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
     const xp = x + (<usize>(pl * H * W) << 2);
+    const yp = y + (<usize>(pl * P * Q) << 2);
+    if (kH == 1 && kW == 1 && padH == 0 && padW == 0) {
+      // A strided subsample (the option-A shortcut): acc = x, then ·inv as below.
+      for (let p = 0; p < P; p++) {
+        const xr = xp + (<usize>(p * strideH * W) << 2);
+        const yr = yp + (<usize>(p * Q) << 2);
+        for (let q = 0; q < Q; q++) store<f32>(yr + (<usize>q << 2), load<f32>(xr + (<usize>(q * strideW) << 2)) * inv);
+      }
+      continue;
+    }
     for (let p = 0; p < P; p++)
       for (let q = 0; q < Q; q++) {
         let acc: f32 = 0;
@@ -78,7 +86,7 @@ export function avgpool2d_fwd(x: usize, y: usize,
             acc += load<f32>(xp + (<usize>(h * W + w) << 2));
           }
         }
-        store<f32>(y + (<usize>(pl * P * Q + p * Q + q) << 2), acc * inv);
+        store<f32>(yp + (<usize>(p * Q + q) << 2), acc * inv);
       }
   }
 }
@@ -86,28 +94,49 @@ export function avgpool2d_fwd(x: usize, y: usize,
 export function avgpool2d_bwd(dy: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, P: i32, Q: i32,
   kH: i32, kW: i32, strideH: i32, strideW: i32, padH: i32, padW: i32): void {
-  const NC = N * C;
   const inv: f32 = 1 / <f32>(kH * kW);
-  for (let pl = 0; pl < NC; pl++) {
-    const dyo = pl * P * Q;
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) {
-        const pLo = max<i32>(0, (h + padH - kH + strideH) / strideH);
-        const pHi = min<i32>(P - 1, (h + padH) / strideH);
-        const qLo = max<i32>(0, (w + padW - kW + strideW) / strideW);
-        const qHi = min<i32>(Q - 1, (w + padW) / strideW);
-        let acc: f32 = 0;
-        for (let p = pLo; p <= pHi; p++)
-          for (let q = qLo; q <= qHi; q++) acc += load<f32>(dy + (<usize>(dyo + p * Q + q) << 2));
-        store<f32>(dx + (<usize>(pl * H * W + h * W + w) << 2), acc * inv);
+  const HW = H * W;
+  const plane = <usize>HW << 2;
+  share(N * C, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
+    const dxp = dx + <usize>pl * plane;
+    const dyp = dy + (<usize>(pl * P * Q) << 2);
+    memory.fill(dxp, 0, plane);
+    for (let p = 0; p < P; p++) {
+      for (let q = 0; q < Q; q++) {
+        const v = load<f32>(dyp + (<usize>(p * Q + q) << 2));
+        for (let r = 0; r < kH; r++) {
+          const h = p * strideH - padH + r;
+          if (h < 0 || h >= H) continue;
+          for (let s = 0; s < kW; s++) {
+            const w = q * strideW - padW + s;
+            if (w < 0 || w >= W) continue;
+            const d = dxp + (<usize>(h * W + w) << 2);
+            store<f32>(d, load<f32>(d) + v);
+          }
+        }
       }
+    }
+    if (inv != 1) {
+      const iv = f32x4.splat(inv);
+      let i = 0;
+      for (; i + 4 <= HW; i += 4) {
+        const d = dxp + (<usize>i << 2);
+        v128.store(d, f32x4.mul(v128.load(d), iv));
+      }
+      for (; i < HW; i++) {
+        const d = dxp + (<usize>i << 2);
+        store<f32>(d, load<f32>(d) * inv);
+      }
+    }
   }
 }
 
 /** y[nc] = mean of plane nc (f32x4 partial sums, then lanes in order). */
 export function gap2d_fwd(x: usize, y: usize, NC: i32, HW: i32): void {
   const inv: f32 = 1 / <f32>HW;
-  for (let pl = 0; pl < NC; pl++) {
+  share(NC, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
     const p = x + (<usize>(pl * HW) << 2);
     let s = f32x4.splat(0);
     let i = 0;
@@ -120,7 +149,8 @@ export function gap2d_fwd(x: usize, y: usize, NC: i32, HW: i32): void {
 
 export function gap2d_bwd(dy: usize, dx: usize, NC: i32, HW: i32): void {
   const inv: f32 = 1 / <f32>HW;
-  for (let pl = 0; pl < NC; pl++) {
+  share(NC, 1);
+  for (let pl = shareLo; pl < shareHi; pl++) {
     const v: f32 = load<f32>(dy + (<usize>pl << 2)) * inv;
     const vv = f32x4.splat(v);
     const p = dx + (<usize>(pl * HW) << 2);

@@ -1,6 +1,10 @@
 // Reduction kernels (twin of wgsl/reduce.wgsl; ops in engine/ops/reduce.ts).
 // Order: 16 f32 partial sums (4 × f32x4) over blocks of 64 elements, each block total added into an
 // f64 accumulator in block order. Fixed for a given n: same input, same bits.
+// Threads: the full reductions and reduce_to run on thread 0 alone (splitting them would split a
+// reduction); the broadcasts back (…_bwd) split their output range.
+
+import { share, shareHi, shareLo, threadIndex } from './parallel';
 
 @inline function blockSum(x: usize, n: i32, squares: bool): f64 {
   let total: f64 = 0;
@@ -28,16 +32,22 @@
 
 /** y[0] = scale · Σ x. */
 export function reduce_sum(x: usize, y: usize, n: i32, scale: f32): void {
+  if (threadIndex() != 0) return;
   store<f32>(y, <f32>(blockSum(x, n, false) * <f64>scale));
 }
 
 /** y[0] = scale · Σ x². */
 export function reduce_sumsq(x: usize, y: usize, n: i32, scale: f32): void {
+  if (threadIndex() != 0) return;
   store<f32>(y, <f32>(blockSum(x, n, true) * <f64>scale));
 }
 
 /** dx[i] = scale · dy[0]. */
 export function reduce_sum_bwd(dy: usize, dx: usize, n: i32, scale: f32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  dx += lo;
+  n = shareHi - shareLo;
   const v: f32 = load<f32>(dy) * scale;
   const vv = f32x4.splat(v);
   let i = 0;
@@ -47,6 +57,11 @@ export function reduce_sum_bwd(dy: usize, dx: usize, n: i32, scale: f32): void {
 
 /** dx[i] = 2 · scale · x[i] · dy[0]. */
 export function reduce_sumsq_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: f32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  dx += lo;
+  n = shareHi - shareLo;
   const c: f32 = 2 * scale * load<f32>(dy);
   const cv = f32x4.splat(c);
   let i = 0;
@@ -68,6 +83,7 @@ export function reduce_sumsq_bwd(x: usize, dy: usize, dx: usize, n: i32, scale: 
 export function reduce_to(x: usize, y: usize, n: i32, nout: i32,
   d0: i32, d1: i32, d2: i32, d3: i32, d4: i32, d5: i32,
   s0: i32, s1: i32, s2: i32, s3: i32, s4: i32, s5: i32): void {
+  if (threadIndex() != 0) return;
   memory.fill(y, 0, <usize>nout << 2);
   let p = x;
   for (let i0 = 0; i0 < d0; i0++)

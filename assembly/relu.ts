@@ -1,6 +1,13 @@
-// ReLU kernels (twin of wgsl/relu.wgsl; op in engine/ops/relu.ts).
+// ReLU kernels (twin of wgsl/relu.wgsl; op in engine/ops/relu.ts). Threads take contiguous ranges.
+
+import { share, shareHi, shareLo } from './parallel';
 
 export function relu_fwd(x: usize, y: usize, n: i32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  y += lo;
+  n = shareHi - shareLo;
   const z = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -16,6 +23,12 @@ export function relu_fwd(x: usize, y: usize, n: i32): void {
 
 /** dx = x > 0 ? dy : 0. */
 export function relu_bwd(x: usize, dy: usize, dx: usize, n: i32): void {
+  share(n, 16);
+  const lo = <usize>shareLo << 2;
+  x += lo;
+  dy += lo;
+  dx += lo;
+  n = shareHi - shareLo;
   const z = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {

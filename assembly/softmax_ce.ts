@@ -1,8 +1,12 @@
 // Softmax cross-entropy kernels (twin of wgsl/softmax_ce.wgsl; op and formulas in
-// engine/ops/softmax_ce.ts). logits [N,C], labels i32 [N]. Rows are processed and summed in order.
+// engine/ops/softmax_ce.ts). logits [N,C], labels i32 [N]. Rows are processed and summed in order,
+// on thread 0 alone (the loss sums over rows; these kernels are tiny next to the network).
+
+import { threadIndex } from './parallel';
 
 /** probs = softmax per row; loss[0] = scale·Σ_n −Σ_j t_j·(z_j − lse). */
 export function softmax_ce_fwd(logits: usize, labels: usize, probs: usize, loss: usize, N: i32, C: i32, smoothing: f32, scale: f32): void {
+  if (threadIndex() != 0) return;
   let total: f64 = 0;
   const off: f32 = smoothing / <f32>C;
   for (let n = 0; n < N; n++) {
@@ -29,6 +33,7 @@ export function softmax_ce_fwd(logits: usize, labels: usize, probs: usize, loss:
 
 /** dlogits = scale·dloss[0]·(probs − t). */
 export function softmax_ce_bwd(probs: usize, labels: usize, dloss: usize, dlogits: usize, N: i32, C: i32, smoothing: f32, scale: f32): void {
+  if (threadIndex() != 0) return;
   const g: f32 = scale * load<f32>(dloss);
   const off: f32 = smoothing / <f32>C;
   for (let n = 0; n < N; n++) {
@@ -44,6 +49,7 @@ export function softmax_ce_bwd(probs: usize, labels: usize, dloss: usize, dlogit
 
 /** correct[0] = rows whose first maximal logit is at the label. */
 export function softmax_ce_correct(logits: usize, labels: usize, correct: usize, N: i32, C: i32): void {
+  if (threadIndex() != 0) return;
   let count = 0;
   for (let n = 0; n < N; n++) {
     const z = logits + (<usize>(n * C) << 2);

@@ -56,6 +56,15 @@ export interface BackendCounters {
   pipelines: number;
 }
 
+/** Options for `setBackend`; a backend ignores the ones that do not concern it. */
+export interface BackendOptions {
+  /**
+   * wasm: threads computing each kernel (the calling thread plus workers over a shared memory).
+   * Default: the PUGD_THREADS environment variable, else min(available cores, 4).
+   */
+  threads?: number;
+}
+
 export interface Backend {
   readonly name: BackendName;
   readonly info: BackendInfo;
@@ -76,9 +85,11 @@ export interface Backend {
   sync(): Promise<void>;
   /** Releases the device. The backend is unusable afterwards. */
   dispose(): void;
+  /** Applies `setBackend` options to an existing instance (tensors stay valid). */
+  configure?(opts: BackendOptions): Promise<void>;
 }
 
-type Factory = () => Promise<Backend>;
+type Factory = (opts: BackendOptions) => Promise<Backend>;
 const factories = new Map<BackendName, Factory>();
 const instances = new Map<BackendName, Backend>();
 let current: Backend | null = null;
@@ -99,16 +110,19 @@ export function setBackendLogger(fn: ((line: string) => void) | null): void {
   announce = fn ?? (() => {});
 }
 
-async function instantiate(name: BackendName): Promise<Backend> {
+async function instantiate(name: BackendName, opts: BackendOptions): Promise<Backend> {
   const existing = instances.get(name);
-  if (existing) return existing;
+  if (existing) {
+    if (Object.keys(opts).length > 0) await existing.configure?.(opts);
+    return existing;
+  }
   const factory = factories.get(name);
   if (!factory) {
     throw new Error(
       `setBackend: backend '${name}' is not available in this build (registered: ${registeredBackends().join(', ') || 'none'})`,
     );
   }
-  const backend = await factory();
+  const backend = await factory(opts);
   instances.set(name, backend);
   return backend;
 }
@@ -117,32 +131,34 @@ async function instantiate(name: BackendName): Promise<Backend> {
  * Chooses the backend new tensors are created on.
  *
  * `'auto'` takes WebGPU when an adapter exists and WASM otherwise, and says which it took (and why)
- * through the backend logger (stderr by default).
+ * through the backend logger (stderr by default). `opts` apply to the chosen backend, also when it
+ * already exists (e.g. a new thread count for wasm; its tensors stay valid).
  *
  * @example
  *   await setBackend('wasm');
+ *   await setBackend('wasm', { threads: 1 });  // single-threaded from now on
  *   const name = await setBackend('auto'); // 'webgpu' or 'wasm'
  */
-export async function setBackend(name: BackendName | 'auto'): Promise<BackendName> {
+export async function setBackend(name: BackendName | 'auto', opts: BackendOptions = {}): Promise<BackendName> {
   if (name === 'auto') {
     let why = 'no WebGPU backend in this build';
     if (factories.has('webgpu')) {
       try {
-        current = await instantiate('webgpu');
+        current = await instantiate('webgpu', opts);
         announce(`pugd: backend auto → webgpu (${current.info.description})`);
         return 'webgpu';
       } catch (e) {
         why = (e as Error).message;
       }
     }
-    current = await instantiate('wasm');
+    current = await instantiate('wasm', opts);
     announce(`pugd: backend auto → wasm (${current.info.description}); WebGPU not used: ${why}`);
     return 'wasm';
   }
   if (name !== 'wasm' && name !== 'webgpu') {
     throw new Error(`setBackend: unknown backend '${String(name)}' (expected 'wasm', 'webgpu' or 'auto')`);
   }
-  current = await instantiate(name);
+  current = await instantiate(name, opts);
   return name;
 }
 

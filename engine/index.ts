@@ -1,13 +1,14 @@
 // pugd's public API, shared by the Node entry (engine/node.ts) and the browser bundle
 // (engine/browser.ts). Outside checks use exactly these names; extend, never rename.
 
-export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName } from './backend.js';
+export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName, type BackendOptions } from './backend.js';
 export { Tensor, tidy, keep, dispose, memory, type DType, type MemoryInfo, type TensorContainer } from './tensor.js';
 export { tensor, zeros, ones, randn, rand, type TensorOptions } from './create.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { Generator, manualSeed } from './random.js';
 export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full } from './ops/index.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 export * as models from '../models/index.js';
 export * as io from './io/index.js';
 export * as datasets from '../datasets/index.js';

@@ -19,6 +19,7 @@
 
 import { kernel, type KernelSpec } from '../kernel.js';
 import type { Buf } from '../backend.js';
+import { CHUNK as OPTIM_CHUNK } from '../ops/optim.js';
 
 /** One compute dispatch. */
 export interface Pass {
@@ -257,8 +258,16 @@ export function planKernel(
       return [pass(k, P, io, grid1(P.N * (P.before + P.C + P.after) * P.HW))];
     case 'pad_channels_bwd':
       return [pass(k, P, io, grid1(P.N * P.C * P.HW))];
+    case 'optim_sumsq':
+    case 'optim_sumsq_wg':
+    case 'optim_sumsq_add':
+      // One 256-invocation workgroup per CHUNK-element norm slot (wgsl/optim.wgsl).
+      return [pass(k, P, io, [Math.max(1, Math.ceil(P.n / OPTIM_CHUNK)), 1, 1])];
+    case 'optim_norm_finish':
+      return [pass(k, P, io, [1, 1, 1])];
     default:
-      // Elementwise kernels (ew_*, relu_*, reduce_*_bwd): one invocation per element, n in params.
+      // Elementwise kernels (ew_*, relu_*, reduce_*_bwd, optim_perturb/_sgd_step/_adam_step): one
+      // invocation per element, n in params.
       if (typeof P.n !== 'number') throw new Error(`webgpu: no dispatch plan for kernel '${k.name}' (family ${k.family}): add a case to planKernel in engine/backends/webgpu_plans.ts (kernels with an element count 'n' get one invocation per element by default)`);
       return [pass(k, P, io, grid1(P.n))];
   }

@@ -12,6 +12,7 @@ import { batchnorm2dKernels } from './batchnorm2d.js';
 import { pool2dKernels } from './pool2d.js';
 import { softmaxCeKernels } from './softmax_ce.js';
 import { padKernels } from './pad.js';
+import { optimKernels } from './optim.js';
 
 export { add, sub, mul, neg, square, full, clone, copyInto } from './elementwise.js';
 export { sum, mean, sumSquares, sumTo } from './reduce.js';
@@ -35,4 +36,5 @@ export const kernels: Record<string, readonly KernelSpec[]> = {
   pool2d: pool2dKernels,
   softmax_ce: softmaxCeKernels,
   pad: padKernels,
+  optim: optimKernels,
 };

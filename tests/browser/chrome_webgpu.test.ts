@@ -82,6 +82,19 @@ async function chromePath(): Promise<string> {
 
 type PageResult = { info: Record<string, { name: string; description: string; adapter?: { vendor: string; architecture: string } }>; runs: Record<string, Record<string, number | number[]>>; error?: string };
 
+/**
+ * Best-effort removal of a temporary Chromium profile. Chromium's helper processes can still be writing
+ * into it for a moment after the main process exits (rmdir then fails with ENOTEMPTY); a leftover
+ * temporary directory is harmless, an exception thrown from an 'exit' handler fails the whole run.
+ */
+function removeProfile(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch {
+    // left in the OS temporary directory
+  }
+}
+
 async function runPage(): Promise<PageResult> {
   const js = readFileSync(bundle);
   const exe = await chromePath();
@@ -94,10 +107,10 @@ async function runPage(): Promise<PageResult> {
       server.close();
       if (child && child.exitCode === null) {
         // Remove the profile once Chromium has really exited (it writes its cache until then).
-        child.once('exit', () => rmSync(profile, { recursive: true, force: true, maxRetries: 3 }));
+        child.once('exit', () => removeProfile(profile));
         child.kill('SIGKILL');
       } else {
-        rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+        removeProfile(profile);
       }
       f();
     };

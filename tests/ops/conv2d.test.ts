@@ -17,6 +17,15 @@ const cases: (ref.G & { seed: number })[] = [
   { N: 1, C: 2, H: 5, W: 5, K: 3, R: 5, S: 5, sh: 1, sw: 1, ph: 2, pw: 2, seed: 6 },
   { N: 2, C: 16, H: 11, W: 9, K: 17, R: 3, S: 3, sh: 1, sw: 1, ph: 1, pw: 1, seed: 7 },
   { N: 2, C: 3, H: 13, W: 13, K: 8, R: 7, S: 7, sh: 2, sw: 2, ph: 3, pw: 3, seed: 8 },
+  // Across the WASM GEMM's blocks and gathers: C·R·S = 360 > KC (256), P·Q = 99 and K = 6 not multiples
+  // of the 8×4 tile; padding wider than the kernel (dx crops dy); strides 3 and 3-wide; and two shapes
+  // large enough to run on all threads by default (batch split, and batch 1: column/channel split).
+  { N: 1, C: 40, H: 9, W: 11, K: 6, R: 3, S: 3, sh: 1, sw: 1, ph: 1, pw: 1, seed: 9 },
+  { N: 3, C: 5, H: 10, W: 10, K: 9, R: 1, S: 1, sh: 1, sw: 1, ph: 1, pw: 1, seed: 10 },
+  { N: 2, C: 6, H: 11, W: 12, K: 7, R: 3, S: 3, sh: 3, sw: 2, ph: 1, pw: 0, seed: 11 },
+  { N: 2, C: 4, H: 9, W: 13, K: 5, R: 2, S: 3, sh: 1, sw: 3, ph: 0, pw: 1, seed: 12 },
+  { N: 3, C: 16, H: 20, W: 20, K: 12, R: 3, S: 3, sh: 1, sw: 1, ph: 1, pw: 1, seed: 13 },
+  { N: 1, C: 24, H: 24, W: 24, K: 20, R: 3, S: 3, sh: 1, sw: 1, ph: 1, pw: 1, seed: 14 },
 ];
 
 for (const backend of testBackends()) {

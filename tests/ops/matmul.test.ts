@@ -2,11 +2,15 @@
 // accumulation over K products per element).
 import { describe, it, beforeAll } from 'vitest';
 import { Generator, nn } from '../../engine/index.js';
+import { mm } from '../../engine/ops/index.js';
 import { randData, runOp, expectClose, fdCheck, testBackends, useBackend } from '../harness.js';
 import * as ref from '../reference/matmul.js';
 
 const cases = [
   { M: 1, K: 1, N: 1 }, { M: 7, K: 5, N: 3 }, { M: 13, K: 33, N: 17 }, { M: 65, K: 70, N: 67 }, { M: 5, K: 128, N: 10 }, { M: 130, K: 3, N: 129 },
+  // Across the WASM GEMM's blocks (4×8 tiles, MC 128, KC 256, NC 1024): partial tiles and blocks on
+  // every side, a single row / column, more than NC columns, a long reduction.
+  { M: 257, K: 513, N: 129 }, { M: 1, K: 300, N: 1100 }, { M: 1100, K: 20, N: 1 }, { M: 3, K: 5000, N: 5 },
 ];
 
 for (const backend of testBackends()) {
@@ -27,6 +31,22 @@ for (const backend of testBackends()) {
         if (M * K * N < 5000) fdCheck('matmul reference', ([a, bb]) => ref.matmul(a, bb, M, K, N).c, [A.f64, B.f64], dc.f64, [b.da, b.db]);
       });
     }
+    it('op(A)·op(B) for all four transpose combinations (A stored [K,M] when transposed, B [N,K])', async () => {
+      const [M, K, N] = [37, 261, 19];
+      const g = new Generator(4242);
+      const A = randData(g, M * K);
+      const B = randData(g, K * N);
+      for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+        const At = tA ? ref.transpose(A.f64, M, K) : A.f64;
+        const Bt = tB ? ref.transpose(B.f64, K, N) : B.f64;
+        const r = await runOp(
+          [{ data: Float32Array.from(At), shape: tA ? [K, M] : [M, K] }, { data: Float32Array.from(Bt), shape: tB ? [N, K] : [K, N] }],
+          ([a, b]) => mm(a, b, tA, tB),
+        );
+        const f = ref.matmul(A.f64, B.f64, M, K, N);
+        expectClose(`matmul trans ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`, r.y, f.c, { scale: f.scale, shape: [M, N] });
+      }
+    });
     it('linear = x·wᵀ + b with w [out, in]', async () => {
       const [Nb, I, O] = [5, 13, 3];
       const g = new Generator(77);

@@ -14,6 +14,8 @@ import { describe, it, expect } from 'vitest';
 import { Generator, getBackend, nn, setBackend, tensor, tidy, type BackendName, type Tensor } from '../../engine/index.js';
 import { countCorrect, padChannels, full, clone } from '../../engine/ops/index.js';
 import { kernels } from '../../engine/ops/index.js';
+import { dispatch } from '../../engine/ops/op.js';
+import * as optim from '../../engine/ops/optim.js';
 import type { WebGpuBackend } from '../../engine/backends/webgpu.js';
 import { expectClose, randData, runOp, testBackends, type Input } from '../harness.js';
 import { fixedBatch, tinyResBlock } from '../tiny_resblock.js';
@@ -102,7 +104,85 @@ const cases: Case[] = [
     },
   })),
   { name: 'full / zeros [5,7]', inputs: (g) => [inp(g, [5, 7])], f: ([a]) => tidy(() => a.add(full([5, 7], 0.75))) },
+  ...optimCases(),
 ];
+
+/**
+ * The optimizer kernels (engine/ops/optim.ts), dispatched directly as engine/optim does, on 10000
+ * elements (three 4096-element norm chunks). The optimizers themselves run on both backends in
+ * tests/optim/.
+ */
+function optimCases(): Case[] {
+  const N = 10000;
+  const slots = 3;
+  const vec = (g: Generator, lo = -1, hi = 1) => inp(g, [N], false, { lo, hi });
+  const norms = () => tensor([2.5, 7.25, 0, 0], [4]);
+  const out = (f: (ts: Tensor[]) => Tensor) => (ts: Tensor[]) => tidy(f.bind(null, ts));
+  return [
+    {
+      name: 'optim_sumsq, optim_sumsq_wg, optim_sumsq_add: chunk sums into norm slots',
+      inputs: (g) => [vec(g, -2, 2), vec(g), vec(g)],
+      backward: false,
+      f: out(([w, g1, g2]) => {
+        const parts = full([3 * slots], 0);
+        dispatch(optim.optim_sumsq, { n: N, slot: 0 }, [g1], [parts]);
+        dispatch(optim.optim_sumsq_wg, { n: N, slot: slots, eta: 0.01 }, [w, g1], [parts]);
+        dispatch(optim.optim_sumsq_add, { n: N, slot: 2 * slots }, [g1, g2], [parts]);
+        return parts;
+      }),
+    },
+    ...(['norms', 'status'] as const).map((what): Case => ({
+      name: `optim_norm_finish: the ${what === 'norms' ? 'norm of 290 slots' : 'status record of an infinite loss'}`,
+      inputs: (g) => [inp(g, [300], false, { lo: 0, hi: 50 })],
+      backward: false,
+      f: out(([parts]) => {
+        const n = full([4], 0);
+        const status = tensor([-1, -1, -1, -1], [4], { dtype: 'i32' });
+        const loss = tensor([what === 'norms' ? 0.5 : Infinity], [1]);
+        dispatch(optim.optim_norm_finish, { first: 5, count: 290, out: 1, step: 3 }, [parts, loss], [n, status]);
+        return what === 'norms' ? n : status;
+      }),
+    })),
+    ...[0, 1, 2].map((power): Case => ({
+      name: `optim_perturb power ${power}: w + ε and the saved copy`,
+      inputs: (g) => [vec(g), vec(g, -2, 2)],
+      backward: false,
+      f: out(([g1, w0]) => {
+        const w = clone(w0);
+        const ws = full([N], 0);
+        dispatch(optim.optim_perturb, { n: N, radius: 0.7, eta: power === 2 ? 0.01 : 0, eps: 1e-12, normIdx: 0, power }, [g1, norms()], [w, ws]);
+        return w.sub(ws);
+      }),
+    })),
+    ...[0, 1].map((first): Case => ({
+      name: `optim_sgd_step (PUGD's fused update, first ${first}): w and momentum buffer`,
+      inputs: (g) => [vec(g), vec(g), vec(g, -2, 2), vec(g)],
+      backward: false,
+      f: out(([g1, g2, ws, b0]) => {
+        const w = full([N], 0);
+        const buf = clone(b0);
+        dispatch(optim.optim_sgd_step, {
+          n: N, lr: 0.1, momentum: 0.9, oneMinusDampening: 1, weightDecay: 5e-4, eps: 1e-12, normIdx: 1, guardIdx: 0, first,
+          sumGrads: 1, normalize: 1, restore: 1, nesterov: first, hasMomentum: 1,
+        }, [g1, g2, ws, norms()], [w, buf]);
+        return w.mul(1000).add(buf);
+      }),
+    })),
+    ...[0, 1].map((decoupled): Case => ({
+      name: `optim_adam_step (${decoupled ? 'AdamW' : 'Adam'}): w, m, v`,
+      inputs: (g) => [vec(g), vec(g, -2, 2), vec(g), vec(g, 0, 1)],
+      backward: false,
+      f: out(([g1, w0, m0, v0]) => {
+        const [w, m, v] = [clone(w0), clone(m0), clone(v0)];
+        dispatch(optim.optim_adam_step, {
+          n: N, stepSize: 0.01, oneMinusBeta1: 0.1, beta2: 0.999, oneMinusBeta2: 0.001, bc2Sqrt: 0.05, eps: 1e-8, weightDecay: 0.01,
+          decay: 0.999, guardIdx: 0, guard2Idx: 1, decoupled, restore: 0,
+        }, [g1, g1, norms()], [w, m, v]);
+        return w.mul(100).add(m.mul(10)).add(v);
+      }),
+    })),
+  ];
+}
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
