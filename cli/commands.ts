@@ -11,7 +11,7 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const SCHEDULES = ['cosine', 'step', 'constant'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 
-const backendOpt: OptionSpec = { name: 'backend', type: 'choice', choices: BACKENDS, default: 'auto', help: 'compute backend: WebGPU (Dawn; SwiftShader when no GPU driver is found) or WASM SIMD on the CPU; auto takes WebGPU when an adapter exists and says which it took', group: 'Run' };
+const backendOpt: OptionSpec = { name: 'backend', type: 'choice', choices: BACKENDS, default: 'auto', help: 'compute backend: WebGPU (Dawn) or WASM SIMD on the CPU; auto takes WebGPU on a hardware adapter and WASM otherwise (WebGPU on a software adapter such as SwiftShader is slower than WASM), and says which it took', group: 'Run' };
 const jsonOpt: OptionSpec = { name: 'json', type: 'flag', help: 'print machine-readable JSON lines on stdout instead of text (no progress bar)', group: 'Run' };
 
 export const trainSpec: CommandSpec = {

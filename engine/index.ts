@@ -1,7 +1,7 @@
 // pugd's public API, shared by the Node entry (engine/node.ts) and the browser bundle
 // (engine/browser.ts). Outside checks use exactly these names; extend, never rename.
 
-export { setBackend, getBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName } from './backend.js';
+export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName } from './backend.js';
 export { Tensor, tidy, keep, dispose, memory, type DType, type MemoryInfo, type TensorContainer } from './tensor.js';
 export { tensor, zeros, ones, randn, rand, type TensorOptions } from './create.js';
 export { noGrad, isGradEnabled } from './autograd.js';

@@ -94,6 +94,8 @@ const HOW_TO_GET_AN_ADAPTER =
   'In a browser, use one with WebGPU enabled (Chrome ≥ 113).';
 
 /** The GPU object: navigator.gpu in browsers, Dawn's `webgpu` package in Node. */
+let dawnGpu: GPU | null = null;
+
 async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu' };
@@ -106,7 +108,12 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
     } catch (e) {
       throw new Error(`webgpu: could not load the 'webgpu' package (Dawn for Node): ${(e as Error).message}`);
     }
-    return { gpu: mod.create([]), source: "Dawn ('webgpu' package)" };
+    // One Dawn instance for the life of the process. Garbage-collecting an instance whose devices were
+    // destroyed crashes natively now and then (SIGSEGV, or std::system_error from a SwiftShader thread),
+    // so backends share this one and never drop it. Holding it does not keep Node alive: only a live
+    // device does, and dispose() destroys the device.
+    dawnGpu ??= mod.create([]);
+    return { gpu: dawnGpu, source: "Dawn ('webgpu' package)" };
   }
   throw new Error(`webgpu: this environment has no WebGPU (no navigator.gpu). ${HOW_TO_GET_AN_ADAPTER}`);
 }
@@ -544,8 +551,9 @@ export class WebGpuBackend implements Backend {
     this.modules.clear();
     this.encoder = null;
     this.pass = null;
+    // A live device keeps the Node process alive; a destroyed one does not. The Dawn instance itself
+    // stays (see getGpu).
     this.device.destroy();
-    // dawn.node keeps the process alive while its GPU object is reachable.
     this.gpu = null;
     dropBackend('webgpu', this);
   }
