@@ -12,6 +12,9 @@
 // the DataLoader to one epoch at a time.
 
 import type { Module } from '../engine/nn/module.js';
+import type { Tensor } from '../engine/tensor.js';
+import { SGD, PUGD, SAM, Adam, AdamW, UGD, type Closure, type OptimizerStateDict } from '../engine/optim/index.js';
+import { CosineAnnealingLR, MultiStepLR } from '../engine/optim/lr_scheduler.js';
 import { DataLoader, cifar10, cifar100, mnist, fashionMnist, tinyImageNet, openTree, ImageDataset, type AugmentOptions, type Batch as LoaderBatch } from '../datasets/index.js';
 import { imageFolderFromTree } from '../datasets/imagefolder.js';
 import { EncodedBuilder, rawStore } from '../datasets/dataset.js';
@@ -30,15 +33,81 @@ export function defaultHyper(opt: OptimizerName): { lr: number; weightDecay: num
   return { lr: 0.1, weightDecay: 5e-4 };
 }
 
-// ---- optimizers and schedules: wired when engine/optim lands on main ------------------------------
+// ---- optimizers ----------------------------------------------------------------------------------
 
-export function createOptimizer(config: RunConfig, model: Module): StepOptimizer {
-  void model;
-  throw new Error(`--optimizer ${config.optimizer}: the optimizers are not in this build yet (they land with the optim branch)`);
+/** What the CLI uses of an engine optimizer (every optim class has it, whatever its hyper-parameters). */
+interface EngineOptimizer {
+  readonly paramGroups: readonly Record<string, unknown>[];
+  step(closure: Closure): Promise<unknown>;
+  zeroGrad(): void;
+  stateDict(): OptimizerStateDict;
+  loadStateDict(s: OptimizerStateDict): void;
+  dispose(): void;
 }
 
+/** The engine optimizer named by --optimizer, behind the loop's StepOptimizer interface. */
+export function createOptimizer(config: RunConfig, model: Module): StepOptimizer & { inner: EngineOptimizer } {
+  const params = model.parameters();
+  const sgdLike = { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay };
+  const adamLike = { lr: config.lr, betas: [config.momentum, 0.999] as [number, number], weightDecay: config.weightDecay };
+  let inner: EngineOptimizer;
+  switch (config.optimizer) {
+    case 'pugd': inner = new PUGD(params, sgdLike); break;
+    case 'sgd': inner = new SGD(params, sgdLike); break;
+    case 'ugd': inner = new UGD(params, sgdLike); break;
+    case 'sam': inner = new SAM(params, { ...sgdLike, rho: 0.05 }); break;
+    // ASAM's paper radius for CIFAR with SGD.
+    case 'asam': inner = new SAM(params, { ...sgdLike, rho: 0.5, adaptive: true }); break;
+    case 'adam': inner = new Adam(params, adamLike); break;
+    case 'adamw': inner = new AdamW(params, adamLike); break;
+    default: throw new InputError(`--optimizer: unknown optimizer '${String(config.optimizer)}'`);
+  }
+  return {
+    inner,
+    async step(closure: () => Tensor) {
+      // The engine's closure protocol: zero the gradients, forward, backward, return the loss.
+      await inner.step(() => {
+        inner.zeroGrad();
+        return closure();
+      });
+    },
+    setLr(lr: number) {
+      for (const g of inner.paramGroups) g.lr = lr; // what optim.lr_scheduler does too
+    },
+    zeroGrad: () => inner.zeroGrad(),
+    stateDict: () => inner.stateDict(),
+    loadStateDict: (s: unknown) => inner.loadStateDict(s as OptimizerStateDict),
+  };
+}
+
+// ---- schedules -----------------------------------------------------------------------------------
+
 export function createSchedule(config: RunConfig): LrSchedule {
-  throw new Error(`--schedule ${config.schedule}: the schedules are not in this build yet (they land with the optim branch)`);
+  const base = config.lr;
+  const warm = config.warmup;
+  const T = config.epochs - warm;
+  // The schedulers are used for their closed forms only: bound to a holder, not to the optimizer.
+  const holder = { paramGroups: [{ lr: base }] };
+  let after: (t: number) => number;
+  if (config.schedule === 'cosine') {
+    const s = new CosineAnnealingLR(holder, { TMax: T });
+    after = (t) => s.lrAt(t, base);
+  } else if (config.schedule === 'step') {
+    const milestones = [...new Set([Math.max(1, Math.round(T / 2)), Math.max(1, Math.round((3 * T) / 4))])];
+    const s = new MultiStepLR(holder, { milestones, gamma: 0.1 });
+    after = (t) => s.lrAt(t, base);
+  } else {
+    after = () => base;
+  }
+  return {
+    lrAt(epoch, batch, batchesPerEpoch) {
+      const W = warm * batchesPerEpoch;
+      const s = epoch * batchesPerEpoch + batch;
+      if (s < W) return (base * (s + 1)) / W;
+      return after(epoch - warm);
+    },
+    describe: () => ({ schedule: config.schedule, lr: base, warmupEpochs: warm, epochs: config.epochs, unit: 'epoch' }),
+  };
 }
 
 // ---- data ----------------------------------------------------------------------------------------
