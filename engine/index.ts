@@ -10,6 +10,7 @@ export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatt
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as models from '../models/index.js';
+export * as io from './io/index.js';
 export * as datasets from '../datasets/index.js';
 import './backends/wasm.js';
 import './backends/webgpu.js';

@@ -38,6 +38,8 @@ export class BatchNorm2d extends Module {
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
+  /** Training-mode forward passes so far (PyTorch's num_batches_tracked; written to checkpoints). */
+  numBatchesTracked = 0;
   constructor(readonly numFeatures: number, readonly opts: { eps?: number; momentum?: number } = {}) {
     super();
     this.weight = this.param('weight', full([numFeatures], 1));
@@ -46,6 +48,7 @@ export class BatchNorm2d extends Module {
     this.runningVar = this.buffer('running_var', full([numFeatures], 1));
   }
   forward(x: Tensor): Tensor {
+    if (this.training) this.numBatchesTracked++;
     return F.batchNorm2d(x, this.weight, this.bias, this.runningMean, this.runningVar, {
       training: this.training, momentum: this.opts.momentum ?? 0.1, eps: this.opts.eps ?? 1e-5,
     });

@@ -56,6 +56,13 @@ export abstract class Module {
     return [...this._modules];
   }
 
+  /** This module and every descendant with dotted names ('' for this one), depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [n, m] of this._modules) out.push(...m.namedModules(`${prefix}${n}.`));
+    return out;
+  }
+
   /** All parameters with dotted names, depth first, in registration order. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];

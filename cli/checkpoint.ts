@@ -1,0 +1,274 @@
+// Checkpoints on disk (Node). One checkpoint = three files with a common stem in OUT/checkpoints/:
+//   step-000150.safetensors        model weights, PyTorch names, F32 (+ I64 num_batches_tracked)
+//   step-000150.optim.safetensors  the optimizer's tensors (momentum buffers, …), when it has any
+//   step-000150.json               the manifest: run config, epoch/step, optimizer and scheduler scalars,
+//                                  RNG and loader state, metrics so far, and each file's size + sha256
+// Every file is written to a temporary name, fsynced and renamed; the manifest goes last and is the
+// commit record: a checkpoint exists only once its manifest does, and the manifest's checksums catch
+// a tensor file damaged later. A kill at any moment therefore leaves the previous checkpoint whole.
+// Older checkpoints are deleted only after a newer one is committed (the last `keep` stay).
+
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Tensor } from '../engine/tensor.js';
+import { tensor } from '../engine/create.js';
+import { encodeSafetensors, decodeSafetensors, toFloat32, type SafetensorsInput } from '../engine/io/safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'pugd-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** A file of a checkpoint, as recorded in its manifest. */
+export interface FileRecord {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  created: string;
+  /** Epochs fully done. */
+  epoch: number;
+  /** Optimizer steps done since the start of training. */
+  step: number;
+  /** Batches of the current (unfinished) epoch already trained; 0 at an epoch boundary. */
+  batchInEpoch: number;
+  config: Record<string, unknown>;
+  files: { model: FileRecord; optimizer?: FileRecord };
+  /** Optimizer state with tensors replaced by {"$tensor": key into the optimizer file}. */
+  optimizer: unknown;
+  scheduler: unknown;
+  rng: unknown;
+  loader: unknown;
+  /** Anything else the trainer wants back (epoch metrics so far, running sums). */
+  extra: Record<string, unknown>;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Writes `bytes` to `path` so that readers see either the old file or the complete new one: write a
+ * temporary file beside it, fsync, rename over, fsync the directory.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some file systems refuse fsync on directories; the rename itself is still atomic.
+  }
+}
+
+/**
+ * Splits a state object into JSON-safe data and tensors: every Tensor (or Float32Array) becomes
+ * {"$tensor": "<path>"} and its values go to `tensors` under that path.
+ */
+export async function splitTensors(state: unknown, tensors: Record<string, SafetensorsInput>, path = 'state'): Promise<unknown> {
+  if (state instanceof Tensor) {
+    if (state.dtype !== 'f32') {
+      tensors[path] = { dtype: 'I32', shape: state.shape, data: (await state.data()) as Int32Array };
+    } else {
+      tensors[path] = { shape: state.shape, data: await state.toArray() };
+    }
+    return { $tensor: path };
+  }
+  if (state instanceof Float32Array) {
+    tensors[path] = { shape: [state.length], data: state };
+    return { $tensor: path, host: true };
+  }
+  if (Array.isArray(state)) return Promise.all(state.map((v, i) => splitTensors(v, tensors, `${path}.${i}`)));
+  if (state && typeof state === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(state)) out[k] = await splitTensors(v, tensors, `${path}.${k}`);
+    return out;
+  }
+  if (typeof state === 'number' && !Number.isFinite(state)) return { $number: String(state) };
+  return state;
+}
+
+/** Inverse of `splitTensors`: {"$tensor"} entries become device tensors (or Float32Arrays). */
+export function joinTensors(state: unknown, file: ReturnType<typeof decodeSafetensors> | null, source: string): unknown {
+  if (Array.isArray(state)) return state.map((v) => joinTensors(v, file, source));
+  if (state && typeof state === 'object') {
+    const o = state as Record<string, unknown>;
+    if (typeof o.$tensor === 'string') {
+      const t = file?.tensors[o.$tensor];
+      if (!t) throw new Error(`${source}: optimizer tensor '${o.$tensor}' is missing from the optimizer file`);
+      if (o.host) return toFloat32(t, o.$tensor);
+      if (t.dtype === 'I32') return tensor(new Int32Array(t.bytes.slice().buffer), t.shape, { dtype: 'i32' });
+      return tensor(toFloat32(t, o.$tensor), t.shape);
+    }
+    if (typeof o.$number === 'string' && Object.keys(o).length === 1) return Number(o.$number);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = joinTensors(v, file, source);
+    return out;
+  }
+  return state;
+}
+
+export interface SaveInput {
+  dir: string;
+  epoch: number;
+  step: number;
+  batchInEpoch: number;
+  config: Record<string, unknown>;
+  modelBytes: Uint8Array;
+  optimizer: unknown;
+  scheduler: unknown;
+  rng: unknown;
+  loader: unknown;
+  extra?: Record<string, unknown>;
+  /** Checkpoints to keep (newest first); older ones are deleted after this one is committed. */
+  keep?: number;
+}
+
+const stemOf = (step: number) => `step-${String(step).padStart(6, '0')}`;
+
+/** Writes one checkpoint atomically (see the header) and returns its manifest path. */
+export async function saveCheckpoint(s: SaveInput): Promise<string> {
+  mkdirSync(s.dir, { recursive: true });
+  // Leftovers of an interrupted write are never part of a checkpoint.
+  for (const f of readdirSync(s.dir)) if (/\.tmp-\d+$/.test(f)) unlinkSync(join(s.dir, f));
+  const stem = stemOf(s.step);
+  const optTensors: Record<string, SafetensorsInput> = {};
+  const optimizer = await splitTensors(s.optimizer, optTensors, 'optimizer');
+  const scheduler = await splitTensors(s.scheduler, optTensors, 'scheduler');
+  const modelPath = `${stem}.safetensors`;
+  writeFileAtomic(join(s.dir, modelPath), s.modelBytes);
+  const files: Manifest['files'] = { model: { path: modelPath, bytes: s.modelBytes.length, sha256: sha256(s.modelBytes) } };
+  if (Object.keys(optTensors).length) {
+    const ob = encodeSafetensors(optTensors, { format: CHECKPOINT_FORMAT });
+    const p = `${stem}.optim.safetensors`;
+    writeFileAtomic(join(s.dir, p), ob);
+    files.optimizer = { path: p, bytes: ob.length, sha256: sha256(ob) };
+  }
+  const manifest: Manifest = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    created: new Date().toISOString(),
+    epoch: s.epoch,
+    step: s.step,
+    batchInEpoch: s.batchInEpoch,
+    config: s.config,
+    files,
+    optimizer,
+    scheduler,
+    rng: s.rng,
+    loader: s.loader,
+    extra: s.extra ?? {},
+  };
+  const mpath = join(s.dir, `${stem}.json`);
+  writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 1)}\n`);
+  pruneCheckpoints(s.dir, s.keep ?? 2);
+  return mpath;
+}
+
+/** Manifests in `dir`, newest step first. */
+export function listCheckpoints(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^step-\d+\.json$/.test(f))
+    .sort()
+    .reverse()
+    .map((f) => join(dir, f));
+}
+
+function pruneCheckpoints(dir: string, keep: number): void {
+  for (const m of listCheckpoints(dir).slice(Math.max(1, keep))) {
+    const stem = basename(m, '.json');
+    // The manifest first: a checkpoint without its manifest is no checkpoint, never a broken one.
+    for (const f of [`${stem}.json`, `${stem}.safetensors`, `${stem}.optim.safetensors`]) {
+      try {
+        unlinkSync(join(dir, f));
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export interface LoadedCheckpoint {
+  manifestPath: string;
+  manifest: Manifest;
+  modelBytes: Uint8Array;
+  /** Optimizer state with tensors restored on the current backend. */
+  optimizer: unknown;
+  scheduler: unknown;
+}
+
+/**
+ * Finds the manifest a --resume / --checkpoint argument means: a manifest, a checkpoint's
+ * .safetensors, a checkpoints folder or a run's --out folder (its newest checkpoint).
+ */
+export function resolveCheckpoint(arg: string): string {
+  const p = resolve(arg);
+  if (!existsSync(p)) throw new Error(`checkpoint '${arg}' does not exist`);
+  if (statSync(p).isDirectory()) {
+    const found = listCheckpoints(p).concat(listCheckpoints(join(p, 'checkpoints')));
+    if (found.length === 0) throw new Error(`checkpoint '${arg}': the folder holds no checkpoint (no step-*.json manifest in it or in its checkpoints/)`);
+    return found.sort((a, b) => basename(b).localeCompare(basename(a)))[0];
+  }
+  if (p.endsWith('.json')) return p;
+  const m = /^(.*?)(\.optim)?\.safetensors$/.exec(p);
+  if (m && existsSync(`${m[1]}.json`)) return `${m[1]}.json`;
+  if (m) throw new Error(`checkpoint '${arg}': no manifest ${basename(m[1])}.json beside it (a bare weights file can be loaded with --init-weights, not resumed)`);
+  throw new Error(`checkpoint '${arg}': expected a step-*.json manifest, its .safetensors, or a run folder`);
+}
+
+function readChecked(dir: string, rec: FileRecord, what: string, source: string): Uint8Array {
+  const p = join(dir, rec.path);
+  if (!existsSync(p)) throw new Error(`${source}: the ${what} file ${rec.path} is missing`);
+  const b = new Uint8Array(readFileSync(p));
+  if (b.length !== rec.bytes) throw new Error(`${source}: the ${what} file ${rec.path} has ${b.length} bytes, the manifest says ${rec.bytes} (truncated or replaced)`);
+  if (sha256(b) !== rec.sha256) throw new Error(`${source}: the ${what} file ${rec.path} is corrupt (sha256 differs from the manifest)`);
+  return b;
+}
+
+/** Finds and parses a checkpoint's manifest (no tensor files read, no backend needed). */
+export function readManifest(arg: string): { manifestPath: string; manifest: Manifest } {
+  const manifestPath = resolveCheckpoint(arg);
+  const source = `checkpoint ${manifestPath}`;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new Error(`${source}: the manifest is not valid JSON (${(e as Error).message})`);
+  }
+  if (!manifest || manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: not a pugd checkpoint manifest (format '${String(manifest?.format)}')`);
+  if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads version ${CHECKPOINT_VERSION})`);
+  if (!manifest.files?.model) throw new Error(`${source}: the manifest names no model file`);
+  return { manifestPath, manifest };
+}
+
+/** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
+export function loadCheckpoint(arg: string): LoadedCheckpoint {
+  const { manifestPath, manifest } = readManifest(arg);
+  const source = `checkpoint ${manifestPath}`;
+  const dir = dirname(manifestPath);
+  const modelBytes = readChecked(dir, manifest.files.model, 'model', source);
+  const optFile = manifest.files.optimizer ? decodeSafetensors(readChecked(dir, manifest.files.optimizer, 'optimizer', source), `${source} (optimizer file)`) : null;
+  return {
+    manifestPath,
+    manifest,
+    modelBytes,
+    optimizer: joinTensors(manifest.optimizer, optFile, source),
+    scheduler: joinTensors(manifest.scheduler, optFile, source),
+  };
+}

@@ -1,0 +1,121 @@
+// The `pugd` command (package.json bin → dist/cli.js): parses the command line, runs a command and
+// maps failures to exit codes: 2 for usage errors and missing data (one line, naming the option or
+// path and the reason), 1 for failures during the work (NaN loss, device lost), 130 when interrupted.
+
+import { InputError, UsageError, formatHelp, parseArgs, suggest } from './args.js';
+import { commands, topHelp } from './commands.js';
+import { probeBackends, formatInfo } from './info.js';
+import { runTrain } from './train.js';
+import { runEval } from './eval.js';
+import { readManifest } from './checkpoint.js';
+import { softwareOnlyReason } from './backend.js';
+import { setBackendLogger, disposeBackend } from '../engine/backend.js';
+import '../engine/node.js'; // registers every backend this platform has
+import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
+
+declare const PUGD_VERSION: string | undefined;
+const version = typeof PUGD_VERSION === 'string' ? PUGD_VERSION : '0.1.0';
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const text = topHelp(version);
+    if (cmd === undefined) {
+      process.stderr.write(`${text}\n`);
+      return 2;
+    }
+    process.stdout.write(`${text}\n`);
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const spec = commands[cmd];
+  if (!spec) {
+    const s = suggest(cmd, Object.keys(commands));
+    throw new UsageError(`unknown command '${cmd}'${s ? ` (did you mean '${s}'?)` : ''}; commands: ${Object.keys(commands).join(', ')}`);
+  }
+  const args = parseArgs(spec, rest);
+  if (args.help) {
+    process.stdout.write(`${formatHelp(spec)}\n`);
+    return 0;
+  }
+  if (args.values.json) setBackendLogger(null);
+  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
+  // info shows WebGPU even when `auto` would not train on it.
+  const wantsGpu = args.values.backend === 'webgpu' || (args.values.backend === 'auto' && (cmd === 'info' || softwareOnlyReason() === null));
+  if (wantsGpu && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
+    prepareGpuProcess();
+  }
+  switch (cmd) {
+    case 'info': {
+      const reports = await probeBackends(args.values.backend as 'auto');
+      const soft = softwareOnlyReason();
+      const webgpuOk = reports.some((r) => r.name === 'webgpu' && r.ok && !r.info?.adapter?.isFallbackAdapter);
+      const auto = { backend: !soft && webgpuOk ? 'webgpu' : 'wasm', reason: soft ?? (webgpuOk ? 'a hardware WebGPU adapter' : 'no hardware WebGPU adapter') };
+      if (args.values.json) process.stdout.write(`${JSON.stringify({ version, node: process.version, backends: reports, auto })}\n`);
+      else process.stdout.write(`${formatInfo(reports, version)}\n--backend auto trains on ${auto.backend}: ${auto.reason}\n`);
+      return reports.some((r) => r.ok) ? 0 : 1;
+    }
+    case 'train':
+      return runTrain(args);
+    case 'eval':
+      return runEval(args);
+  }
+  return 2;
+}
+
+/**
+ * Dawn finds no adapter on a GPU-less Linux box unless SwiftShader's Vulkan driver is on
+ * LD_LIBRARY_PATH when the process starts; ensureSoftwareAdapterEnv re-runs this command with it set
+ * (and exits with the child's status) when needed. While the child runs, this parent ignores Ctrl-C
+ * (the child, in the same process group, gets it and stops cleanly with a checkpoint).
+ */
+function prepareGpuProcess(): void {
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
+  try {
+    ensureSoftwareAdapterEnv();
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', ignore);
+  }
+}
+
+/** Whether the checkpoint being resumed or evaluated trained on WASM (then no GPU set-up is needed). */
+function resumesOnWasm(arg: string): boolean {
+  try {
+    return (readManifest(arg).manifest.config as { backend?: string }).backend === 'wasm';
+  } catch {
+    return false; // the error is reported by `train` itself
+  }
+}
+
+function oneLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0];
+}
+
+// Run only as the program, not when a test imports main().
+const isEntry = typeof process !== 'undefined' && process.argv[1] !== undefined && /(?:^|[/\\])(cli\.js|main\.ts)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2))
+    // A live Dawn device keeps Node running: release it whatever happened.
+    .finally(() => disposeBackend('webgpu'))
+    .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof UsageError || e instanceof InputError || (e as Error)?.name === 'UsageError' || (e as Error)?.name === 'InputError') {
+        process.stderr.write(`pugd: error: ${oneLine(e)}\n`);
+        process.exitCode = 2;
+      } else {
+        process.stderr.write(`pugd: error: ${oneLine(e)}\n`);
+        if (process.env.PUGD_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

@@ -1,0 +1,121 @@
+// Progress for long work: on a terminal, one bar per epoch redrawn in place (batch n/N, images/s,
+// running loss and accuracy, ETA); elsewhere (logs, CI, pipes) one plain line every few seconds, so
+// a log is readable and never floods. The caller decides when values are read from the device; this
+// file only formats and throttles. The clock and the output are injected for tests.
+
+export interface ProgressSink {
+  write(s: string): void;
+}
+
+export interface ProgressOptions {
+  out: ProgressSink;
+  /** Redraw in place with \r (terminal) or print lines. */
+  tty: boolean;
+  /** Terminal width for the bar. */
+  columns?: number;
+  /** Seconds between plain lines (non-terminal). Default 5. */
+  lineEverySec?: number;
+  /** Milliseconds clock; performance.now by default. */
+  now?: () => number;
+}
+
+export interface ProgressState {
+  batch: number;
+  images: number;
+  /** Running mean loss over the epoch so far (NaN when not read yet). */
+  loss: number;
+  /** Running accuracy in [0, 1]. */
+  acc: number;
+}
+
+/** m:ss or h:mm:ss. */
+export function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '--:--';
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${r}` : `${m}:${r}`;
+}
+
+export class Progress {
+  private readonly now: () => number;
+  private label = '';
+  private doneBatches = 0;
+  private doneImages = 0;
+  private total = 0;
+  private t0 = 0;
+  private lastDraw = -Infinity;
+  private drawn = false;
+  private readonly opts: Required<Omit<ProgressOptions, 'columns'>> & { columns: number };
+
+  constructor(opts: ProgressOptions) {
+    this.now = opts.now ?? (() => performance.now());
+    this.opts = { lineEverySec: 5, columns: 100, ...opts, now: this.now };
+  }
+
+  /**
+   * Begins a phase ("epoch 3/10", "test") of `total` batches, of which `doneBatches` (holding
+   * `doneImages`) were done before this process started (a resumed epoch): they count for the
+   * position, not for the rate or the ETA.
+   */
+  start(label: string, total: number, doneBatches = 0, doneImages = 0): void {
+    this.label = label;
+    this.total = total;
+    this.doneBatches = doneBatches;
+    this.doneImages = doneImages;
+    this.t0 = this.now();
+    this.lastDraw = this.t0;
+    this.drawn = false;
+  }
+
+  /** Whether an update now would be shown (so the caller can skip reading values from the device). */
+  due(): boolean {
+    const t = this.now();
+    return this.opts.tty ? t - this.lastDraw >= 100 : t - this.lastDraw >= this.opts.lineEverySec * 1000;
+  }
+
+  /** Shows the state if due (or when `force`). */
+  update(s: ProgressState, force = false): void {
+    if (!force && !this.due()) return;
+    this.lastDraw = this.now();
+    const line = this.format(s);
+    if (this.opts.tty) {
+      this.opts.out.write(`\r${line.slice(0, this.opts.columns - 1).padEnd(Math.min(this.opts.columns - 1, line.length + 2))}`);
+      this.drawn = true;
+    } else {
+      this.opts.out.write(`${line}\n`);
+    }
+  }
+
+  /** Ends the phase: clears the bar (the caller prints its summary line next). */
+  end(): void {
+    if (this.opts.tty && this.drawn) this.opts.out.write(`\r${' '.repeat(this.opts.columns - 1)}\r`);
+    this.drawn = false;
+  }
+
+  /** Seconds since `start`. */
+  elapsed(): number {
+    return (this.now() - this.t0) / 1000;
+  }
+
+  format(s: ProgressState): string {
+    const el = this.elapsed();
+    const rate = el > 0 ? (s.images - this.doneImages) / el : 0;
+    const ran = s.batch - this.doneBatches;
+    const eta = ran > 0 ? (el / ran) * (this.total - s.batch) : NaN;
+    const stats = [
+      `${s.batch}/${this.total}`,
+      `${rate.toFixed(1)} img/s`,
+      Number.isFinite(s.loss) ? `loss ${s.loss.toFixed(4)}` : 'loss …',
+      Number.isFinite(s.acc) ? `acc ${(100 * s.acc).toFixed(2)}%` : 'acc …',
+      `ETA ${formatDuration(eta)}`,
+    ].join(' · ');
+    if (!this.opts.tty) return `${this.label} ${stats}`;
+    const room = this.opts.columns - 1 - this.label.length - stats.length - 4;
+    const width = Math.max(0, Math.min(30, room));
+    const filled = this.total > 0 ? Math.round((width * s.batch) / this.total) : 0;
+    const bar = width > 0 ? ` [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '';
+    return `${this.label}${bar} ${stats}`;
+  }
+}
