@@ -1,27 +1,30 @@
-// ResNet-18 (ImageNet, 224×224, 1000 classes) training step on pugd's WebGPU backend: forward,
-// backward, plain SGD update, reading the loss; images/s from the median step. The PyTorch peer for a
-// GPU machine is bench/peers/resnet18_torch.py (same model, batch, optimizer), run in the same command.
-// On a fallback (software) adapter the default is batch 1 at 112×112, as a smoke run: SwiftShader says
-// nothing about GPU speed.
-// Usage: node bench/run.mjs resnet18_step   (env BENCH_BATCH=32  BENCH_SIZE=224  BENCH_REPS=5)
+// ResNet-18 (CIFAR: 3×3 stem without max-pool, 32×32 images, 10 classes; torchvision's names and
+// layouts) training step on pugd's WebGPU backend: forward, backward, plain SGD update, reading the
+// loss; images/s from the median step. The PyTorch peer for a GPU machine is
+// bench/peers/resnet18_torch.py (same model, batch, optimizer; FP32 with TF32 off), run in the same
+// command. BENCH_STEM=imagenet BENCH_SIZE=224 BENCH_CLASSES=1000 gives the ImageNet variant on both.
+// On a fallback (software) adapter the default is batch 8, as a smoke run: SwiftShader says nothing
+// about GPU speed.
+// Usage: node bench/run.mjs resnet18_step   (env BENCH_BATCH=128  BENCH_REPS=10)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 import { backendDesc, emit, median, timeRuns } from './common.js';
 
 ensureSoftwareAdapterEnv();
 const pugd = await import('../engine/index.js');
-const { ResNet18 } = await import('./resnet18.js');
 type Gpu = import('../engine/backends/webgpu.js').WebGpuBackend;
 
 pugd.setBackendLogger(null);
 await pugd.setBackend((process.env.BENCH_BACKEND ?? 'webgpu') as 'webgpu' | 'wasm');
 const fallback = (pugd.getBackend() as Gpu).isFallbackAdapter ?? true;
-const B = Number(process.env.BENCH_BATCH ?? (fallback ? 1 : 32));
-const S = Number(process.env.BENCH_SIZE ?? (fallback ? 112 : 224));
+const B = Number(process.env.BENCH_BATCH ?? (fallback ? 8 : 128));
+const stem = (process.env.BENCH_STEM ?? 'cifar') as 'cifar' | 'imagenet';
+const S = Number(process.env.BENCH_SIZE ?? (stem === 'cifar' ? 32 : 224));
+const K = Number(process.env.BENCH_CLASSES ?? (stem === 'cifar' ? 10 : 1000));
 const reps = Number(process.env.BENCH_REPS ?? (fallback ? 2 : 10));
 const g = new pugd.Generator(1);
-const model = new ResNet18(1000, g);
+const model = pugd.models.resnet18({ numClasses: K, stem, generator: g });
 const x = pugd.randn([B, 3, S, S], { generator: g });
-const labels = pugd.tensor(Array.from({ length: B }, () => g.int(1000)), [B], { dtype: 'i32' });
+const labels = pugd.tensor(Array.from({ length: B }, () => g.int(K)), [B], { dtype: 'i32' });
 const params = model.parameters();
 const step = async () => {
   const loss = pugd.tidy(() => pugd.nn.functional.crossEntropy(model.forward(x), labels));
@@ -40,5 +43,5 @@ const step = async () => {
 };
 const times = await timeRuns(step, 1, reps);
 const ms = median(times);
-emit({ bench: 'resnet18_step', engine: 'pugd', ...backendDesc(), batch: B, image: S, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, params: model.numParameters() });
+emit({ bench: 'resnet18_step', engine: 'pugd', ...backendDesc(), model: `resnet18 (${stem} stem)`, batch: B, image: S, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, params: model.numParameters() });
 process.exit(0);
