@@ -9,7 +9,9 @@
 //      PUGD step (target ≤ 5%).
 // Every timing ends with a device sync, so on queued backends it is work done, not work queued.
 //
-// Env: BENCH_BACKEND=wasm|webgpu (default wasm), BENCH_BATCH=16, BENCH_REPS=3, BENCH_ONLY=optim|train.
+// Env: BENCH_BACKEND=wasm|webgpu (default wasm), BENCH_BATCH=16, BENCH_REPS (10 on wasm, 3 on
+// webgpu, whose steps take seconds on a software adapter; 3 medians of a 100 ms step moved the ratio by ±0.1),
+// BENCH_ONLY=optim|train.
 // Run: node bench/run.mjs optim (after npm run build; the runner bundles it and sets up the WebGPU
 // adapter, SwiftShader where there is no GPU).
 import { performance } from 'node:perf_hooks';
@@ -19,7 +21,7 @@ import { backendDesc, emit as emitLine, median } from './common.js';
 
 const backendName = (process.env.BENCH_BACKEND ?? 'wasm') as BackendName;
 const batch = Number(process.env.BENCH_BATCH ?? 16);
-const reps = Number(process.env.BENCH_REPS ?? 3);
+const reps = Number(process.env.BENCH_REPS ?? (backendName === 'wasm' ? 10 : 3));
 const only = process.env.BENCH_ONLY ?? '';
 
 setBackendLogger(null);
