@@ -4,7 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { getBackend, setBackend, setBackendLogger } from '../engine/index.js';
+import { getBackend, setBackend, setBackendLogger, tidy, noGrad, nn, type Tensor } from '../engine/index.js';
 import type { WasmBackend } from '../engine/backends/wasm.js';
 
 /** The commit under test: set by bench/run.mjs (with -dirty for uncommitted changes), else asked of git. */
@@ -86,4 +86,28 @@ export function checkClose(what: string, got: number[], want: number[], scale: n
       throw new Error(`${what}: sample ${i} is ${got[i]}, the float64 reference gives ${want[i]} (tolerance ${tol.toExponential(2)})`);
     }
   }
+}
+
+/**
+ * One plain training step as the GPU benches time it: forward, softmax cross-entropy, backward,
+ * p ← p − lr·g on every parameter (through Tensor.assign), then reading the loss (a sync, as
+ * PyTorch's loss.item()). Throws on a non-finite loss.
+ */
+export function plainSgdStep(model: { forward(x: Tensor): Tensor; parameters(): Tensor[] }, x: Tensor, labels: Tensor, lr: number, what = 'pugd'): () => Promise<void> {
+  const params = model.parameters();
+  return async () => {
+    const loss = tidy(() => nn.functional.crossEntropy(model.forward(x), labels));
+    loss.backward();
+    noGrad(() => {
+      for (const p of params) {
+        const u = tidy(() => p.sub(p.grad!.mul(lr)));
+        p.assign(u);
+        u.dispose();
+        p.grad = null;
+      }
+    });
+    const v = await loss.item();
+    loss.dispose();
+    if (!Number.isFinite(v)) throw new Error(`${what} loss is ${v}`);
+  };
 }

@@ -7,7 +7,7 @@
 // about GPU speed.
 // Usage: node bench/run.mjs resnet18_step   (env BENCH_BATCH=128  BENCH_REPS=10)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
-import { backendDesc, emit, median, timeRuns } from './common.js';
+import { backendDesc, emit, median, plainSgdStep, timeRuns } from './common.js';
 
 ensureSoftwareAdapterEnv();
 const pugd = await import('../engine/index.js');
@@ -25,22 +25,7 @@ const g = new pugd.Generator(1);
 const model = pugd.models.resnet18({ numClasses: K, stem, generator: g });
 const x = pugd.randn([B, 3, S, S], { generator: g });
 const labels = pugd.tensor(Array.from({ length: B }, () => g.int(K)), [B], { dtype: 'i32' });
-const params = model.parameters();
-const step = async () => {
-  const loss = pugd.tidy(() => pugd.nn.functional.crossEntropy(model.forward(x), labels));
-  loss.backward();
-  pugd.noGrad(() => {
-    for (const p of params) {
-      const u = pugd.tidy(() => p.sub(p.grad!.mul(0.01)));
-      p.assign(u);
-      u.dispose();
-      p.grad = null;
-    }
-  });
-  const v = await loss.item();
-  loss.dispose();
-  if (!Number.isFinite(v)) throw new Error(`loss is ${v}`);
-};
+const step = plainSgdStep(model, x, labels, 0.01);
 const times = await timeRuns(step, 1, reps);
 const ms = median(times);
 emit({ bench: 'resnet18_step', engine: 'pugd', ...backendDesc(), model: `resnet18 (${stem} stem)`, batch: B, image: S, ms_median: +ms.toFixed(1), images_per_s: +((B * 1000) / ms).toFixed(2), reps, params: model.numParameters() });

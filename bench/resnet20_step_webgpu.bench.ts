@@ -10,7 +10,7 @@
 // Usage: node bench/run.mjs resnet20_step_webgpu   (env: BENCH_BATCH=8,32  BENCH_REPS=5  BENCH_SKIP_TFJS=1)
 import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
 import type * as TF from '@tensorflow/tfjs-core';
-import { backendDesc, emit, median } from './common.js';
+import { backendDesc, emit, median, plainSgdStep } from './common.js';
 
 ensureSoftwareAdapterEnv();
 
@@ -35,22 +35,7 @@ async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: 
   const model = pugd.models.resnet20({ generator: g });
   const x = pugd.randn([B, 3, 32, 32], { generator: g });
   const labels = pugd.tensor(Array.from({ length: B }, () => g.int(10)), [B], { dtype: 'i32' });
-  const params = model.parameters();
-  const step = async () => {
-    const loss = pugd.tidy(() => pugd.nn.functional.crossEntropy(model.forward(x), labels));
-    loss.backward();
-    pugd.noGrad(() => {
-      for (const p of params) {
-        const upd = pugd.tidy(() => p.sub(p.grad!.mul(lr)));
-        p.assign(upd);
-        upd.dispose();
-        p.grad = null;
-      }
-    });
-    const v = await loss.item();
-    loss.dispose();
-    if (!Number.isFinite(v)) throw new Error(`pugd loss is ${v}`);
-  };
+  const step = plainSgdStep(model, x, labels, lr);
   const b = pugd.getBackend();
   const d0 = b.counters.dispatches;
   await step();
