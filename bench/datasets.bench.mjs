@@ -76,21 +76,24 @@ await setBackend('wasm');
 const ds = await datasets.imageFolder(gz, { root: 'train' });
 const loaderBatches = quick ? 20 : 120;
 const B = 128;
-const loaderIps = {};
-for (const workers of [0, 1, 2]) {
-  const loader = new datasets.DataLoader(ds, { batchSize: B, seed: 1, workers, augment: datasets.cifarTrain });
-  const first = await loader.next(); // worker start-up and first batch not timed
+/** Images/s a loader delivers over `loaderBatches` batches, after an untimed first one (worker start-up). */
+async function loaderRate(loader) {
+  const first = await loader.next();
   first.x.dispose();
   first.y.dispose();
-  t = now();
+  const t0 = now();
   for (let i = 0; i < loaderBatches; i++) {
     const b = await loader.next();
     b.x.dispose();
     b.y.dispose();
   }
-  const ms = now() - t;
+  const ms = now() - t0;
   loader.close();
-  loaderIps[workers] = (loaderBatches * B) / (ms / 1000);
+  return (loaderBatches * B) / (ms / 1000);
+}
+const loaderIps = {};
+for (const workers of [0, 1, 2]) {
+  loaderIps[workers] = await loaderRate(new datasets.DataLoader(ds, { batchSize: B, seed: 1, workers, augment: datasets.cifarTrain }));
   emit({ bench: 'DataLoader CIFAR-10 JPEG, augment (pad4 crop, flip, normalise)', workers, batch: B, batches: loaderBatches, images_per_s: Math.round(loaderIps[workers]) });
 }
 
@@ -98,19 +101,8 @@ for (const workers of [0, 1, 2]) {
 const exactPath = join(dataRoot, 'cifar-10-exact-subset/data_batch_1_first4000.bin.gz');
 const rawDs = await datasets.cifar10(exactPath);
 {
-  const loader = new datasets.DataLoader(rawDs, { batchSize: B, seed: 1, workers: 2, augment: datasets.cifarTrain, epochs: 100 });
-  const first = await loader.next();
-  first.x.dispose();
-  first.y.dispose();
-  t = now();
-  for (let i = 0; i < loaderBatches; i++) {
-    const b = await loader.next();
-    b.x.dispose();
-    b.y.dispose();
-  }
-  const ms = now() - t;
-  loader.close();
-  emit({ bench: 'DataLoader CIFAR-10 binary records, augment (pad4 crop, flip, normalise)', workers: 2, batch: B, batches: loaderBatches, images_per_s: Math.round((loaderBatches * B) / (ms / 1000)) });
+  const ips = await loaderRate(new datasets.DataLoader(rawDs, { batchSize: B, seed: 1, workers: 2, augment: datasets.cifarTrain, epochs: 100 }));
+  emit({ bench: 'DataLoader CIFAR-10 binary records, augment (pad4 crop, flip, normalise)', workers: 2, batch: B, batches: loaderBatches, images_per_s: Math.round(ips) });
 }
 
 // 4. ResNet-20 step, batch 32, plain SGD (the optimizers are another branch's work)
