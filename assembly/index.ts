@@ -14,6 +14,7 @@ export * from './pool2d';
 export * from './softmax_ce';
 export * from './pad';
 export * from './optim';
+export * from './dropout';
 export { set_thread } from './parallel';
 
 /** First byte the JS allocator may hand out (after AssemblyScript's static data). */

@@ -7,3 +7,4 @@ export { crossEntropy, countCorrect, type CrossEntropyAttrs } from '../ops/softm
 export { relu } from '../ops/relu.js';
 export { flatten } from '../ops/reshape.js';
 export { padChannels } from '../ops/pad.js';
+export { dropout, type DropoutAttrs } from '../ops/dropout.js';

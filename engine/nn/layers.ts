@@ -76,6 +76,21 @@ export class ReLU extends Module {
   }
 }
 
+/**
+ * Dropout (PyTorch's nn.Dropout): in training mode zeroes each element with probability p and scales
+ * the rest by 1/(1 − p); identity in eval mode. Inside PUGD/SAM steps the second pass reuses the
+ * first pass's mask by default (engine/step_context.ts).
+ */
+export class Dropout extends Module {
+  constructor(readonly p = 0.5, readonly opts: { generator?: Generator } = {}) {
+    super();
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new Error(`Dropout: p must be a probability in [0, 1), got ${String(p)}`);
+  }
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, { training: this.training, generator: this.opts.generator });
+  }
+}
+
 export class MaxPool2d extends Module {
   constructor(readonly attrs: F.Pool2dAttrs) {
     super();

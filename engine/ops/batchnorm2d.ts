@@ -7,8 +7,10 @@
 //            running_mean ← (1 − m)·running_mean + m·μ
 //            running_var  ← (1 − m)·running_var  + m·σ²·M/(M − 1)   (unbiased), m = momentum (0.1)
 // Eval:      μ, σ² are the running statistics; nothing is updated.
-// Inside `withFrozenRunningStats(fn)` training mode still normalises with the batch statistics but
-// leaves the running ones untouched (for an optimizer's perturbed second pass).
+// Whether training mode updates the running statistics is the step context's call
+// (engine/step_context.ts): inside `withFrozenRunningStats(fn)`, or an optimizer pass with
+// `runningStats: false`, it still normalises with the batch statistics but leaves the running ones
+// untouched.
 //
 // Backward (training), with Σ over the M values of channel c:
 //   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/√(σ²+eps) · (dy − dβ/M − x̂·dγ/M)
@@ -21,6 +23,7 @@ import type { Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
 import { full } from './elementwise.js';
+import { passPolicy } from '../step_context.js';
 
 const dims = [['N', 'u32'], ['C', 'u32'], ['HW', 'u32']] as const;
 
@@ -39,44 +42,6 @@ export const bn_bwd_dx = kernel({
 });
 
 export const batchnorm2dKernels = [bn_stats, bn_fwd, bn_running, bn_bwd_reduce, bn_bwd_dx];
-
-// The engine-wide switch behind `withFrozenRunningStats`: a sharpness-aware optimizer's second
-// forward pass runs at perturbed weights, and some recipes keep its batch statistics out of the
-// running averages (davda54/sam's `disable_running_stats`). The optimizer does not know the modules,
-// so the switch lives here, where the running statistics are written.
-let runningStatsFrozen = false;
-
-/** True while `withFrozenRunningStats` is running: training-mode batchNorm2d leaves running stats alone. */
-export function runningStatsAreFrozen(): boolean {
-  return runningStatsFrozen;
-}
-
-/**
- * Runs `fn` with the running-statistics update of every training-mode `batchNorm2d` suppressed
- * (normalisation still uses the batch statistics, and gradients are unchanged). Accepts async
- * functions: the switch stays on until the returned promise settles.
- *
- * @example
- *   const loss = await withFrozenRunningStats(() => closure()); // BN running_mean/var untouched
- */
-export function withFrozenRunningStats<T>(fn: () => T): T {
-  const prev = runningStatsFrozen;
-  runningStatsFrozen = true;
-  let r: T;
-  try {
-    r = fn();
-  } catch (e) {
-    runningStatsFrozen = prev;
-    throw e;
-  }
-  if (r instanceof Promise) {
-    return r.finally(() => {
-      runningStatsFrozen = prev;
-    }) as T;
-  }
-  runningStatsFrozen = prev;
-  return r;
-}
 
 export interface BatchNorm2dAttrs {
   /** Use batch statistics and update the running ones (true), or use the running ones (false). */
@@ -141,7 +106,7 @@ export function batchNorm2d(
     mean = output(`${op} mean`, [C], backend);
     vari = output(`${op} var`, [C], backend);
     dispatch(bn_stats, { N, C, HW }, [x], [mean, vari]);
-    if (runningMean && runningVar && !runningStatsFrozen) {
+    if (runningMean && runningVar && passPolicy().runningStats) {
       dispatch(bn_running, { C, momentum, unbias: M / (M - 1) }, [mean, vari], [runningMean, runningVar]);
     }
   } else {

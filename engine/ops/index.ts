@@ -13,6 +13,7 @@ import { pool2dKernels } from './pool2d.js';
 import { softmaxCeKernels } from './softmax_ce.js';
 import { padKernels } from './pad.js';
 import { optimKernels } from './optim.js';
+import { dropoutKernels } from './dropout.js';
 
 export { add, sub, mul, neg, square, full, clone, copyInto } from './elementwise.js';
 export { sum, mean, sumSquares, sumTo } from './reduce.js';
@@ -37,4 +38,5 @@ export const kernels: Record<string, readonly KernelSpec[]> = {
   softmax_ce: softmaxCeKernels,
   pad: padKernels,
   optim: optimKernels,
+  dropout: dropoutKernels,
 };

@@ -23,7 +23,7 @@ import { Tensor, startScope, endScope, keep, empty } from '../tensor.js';
 import type { Backend, Buf } from '../backend.js';
 import { dispatch } from '../ops/op.js';
 import { full } from '../ops/elementwise.js';
-import { withFrozenRunningStats } from '../ops/batchnorm2d.js';
+import { DEFAULT_POLICY, StepContext } from '../step_context.js';
 import { normLayout, optim_norm_finish, type NormLayout } from '../ops/optim.js';
 
 /** A loss closure: zero the gradients, compute the loss, call `backward()`, return the loss. */
@@ -67,6 +67,16 @@ export const EPS = 1e-12;
 
 /** On queued backends, how often (in steps) the status buffer is read back, without waiting. */
 export const QUEUED_CHECK_EVERY = 20;
+
+/** What the second pass of PUGD/SAM does with random ops: replay the first pass's keys, or draw anew. */
+export type PassRandomness = 'reuse' | 'fresh';
+
+/** The `randomnessOnPerturbedPass` option of PUGD and SAM: 'reuse' (default) or 'fresh'. */
+export function checkRandomness(owner: string, v: unknown): PassRandomness {
+  if (v === undefined) return 'reuse';
+  if (v !== 'reuse' && v !== 'fresh') throw new Error(`${owner}: randomnessOnPerturbedPass must be 'reuse' or 'fresh', got ${fmt(v)}`);
+  return v;
+}
 
 /** Throws `${owner}: ${key} ...` unless `v` satisfies `rule`. */
 export function checkHyper(owner: string, key: string, v: unknown, rule: Rule): void {
@@ -147,6 +157,8 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
   private landedStatus: Int32Array | null = null;
   private disposed = false;
   private running = false;
+  /** The step context of the current two-pass step (PUGD, SAM). */
+  private passes: StepContext | null = null;
 
   /**
    * @param name class name for messages and the state dict
@@ -287,10 +299,22 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
     return this.endStep(loss);
   }
 
-  /** Pass 2 of the two-pass optimizers: the closure at w+ε, with BN running stats frozen when asked. */
-  protected runPerturbedPass(closure: Closure, bnStats: boolean): Promise<Tensor> {
-    const pass2 = () => this.runClosure(closure, 'pass 2, at w+ε');
-    return bnStats ? pass2() : withFrozenRunningStats(pass2);
+  /**
+   * Pass 1 of the two-pass optimizers: the closure at w, as the first pass of a new step context
+   * (engine/step_context.ts), which records the keys its random ops draw.
+   */
+  protected runFirstPass(closure: Closure): Promise<Tensor> {
+    this.passes = new StepContext(`${this.name}.step`);
+    return this.passes.run(DEFAULT_POLICY, () => this.runClosure(closure, 'pass 1, at w'));
+  }
+
+  /**
+   * Pass 2: the closure at w+ε in the same step context; BatchNorm updates its running stats when
+   * `runningStats`, random ops replay pass 1's keys (`'reuse'`: dropout keeps its mask) or draw anew.
+   */
+  protected runPerturbedPass(closure: Closure, runningStats: boolean, randomness: PassRandomness): Promise<Tensor> {
+    if (!this.passes) throw new Error(`${this.name}.step: internal error: pass 2 without pass 1`);
+    return this.passes.run({ runningStats, randomness }, () => this.runClosure(closure, 'pass 2, at w+ε'));
   }
 
   /**

@@ -17,11 +17,13 @@
 // Options beyond the reference, each off by default: `gradient: 'perturbed'` (u from g2 alone, SAM
 // style), `normalization: 'tensor'` (per-tensor norms: the negative control of SPEC TV3),
 // `bnStatsOnPerturbedPass: false` (no BatchNorm running-stat update during pass 2), `radius` ≠ 1.
+// Dropout masks: pass 2 reuses pass 1's (a deviation, docs/pugd.md §5 no. 13); with
+// `randomnessOnPerturbedPass: 'fresh'` it draws new ones, as the reference's torch RNG would.
 
 import { empty, keep, type Tensor } from '../tensor.js';
 import { dispatch } from '../ops/op.js';
 import { optim_perturb, optim_sumsq, optim_sumsq_add, optim_sumsq_wg } from '../ops/optim.js';
-import { checkHyper, checkKeys, EPS, Optimizer, type Closure, type ParamGroup, type ParamsInput } from './optimizer.js';
+import { checkHyper, checkKeys, checkRandomness, EPS, Optimizer, type Closure, type ParamGroup, type ParamsInput, type PassRandomness } from './optimizer.js';
 import { checkSgdGroup, sgdRules, sgdUpdate, type SGDHyper } from './sgd.js';
 
 export interface PUGDOptions extends Partial<SGDHyper> {
@@ -29,6 +31,8 @@ export interface PUGDOptions extends Partial<SGDHyper> {
   radius?: number;
   /** Update BatchNorm running statistics during the perturbed pass too, as the reference (default true). */
   bnStatsOnPerturbedPass?: boolean;
+  /** Random ops (dropout) in pass 2: 'reuse' pass 1's masks (default) or draw 'fresh' ones. */
+  randomnessOnPerturbedPass?: PassRandomness;
   /** 'sum': u from g1 + g2 (reference, default); 'perturbed': u from g2 alone (SAM-style variant). */
   gradient?: 'sum' | 'perturbed';
   /** 'global': one norm over all parameters (reference, default); 'tensor': one norm per tensor. */
@@ -56,18 +60,20 @@ export const PUGD_DEFAULTS: SGDHyper = { lr: 0.1, momentum: 0.9, weightDecay: 5e
 export class PUGD extends Optimizer<SGDHyper> {
   readonly radius: number;
   readonly bnStatsOnPerturbedPass: boolean;
+  readonly randomnessOnPerturbedPass: PassRandomness;
   readonly gradient: 'sum' | 'perturbed';
   readonly normalization: 'global' | 'tensor';
 
   constructor(params: ParamsInput<SGDHyper>, options: PUGDOptions = {}) {
-    const globals = ['radius', 'bnStatsOnPerturbedPass', 'gradient', 'normalization', 'checkFinite'] as const;
+    const globals = ['radius', 'bnStatsOnPerturbedPass', 'randomnessOnPerturbedPass', 'gradient', 'normalization', 'checkFinite'] as const;
     checkKeys('PUGD', options, [...Object.keys(sgdRules), ...globals]);
-    const { radius, bnStatsOnPerturbedPass, gradient, normalization, checkFinite, ...hyper } = options;
+    const { radius, bnStatsOnPerturbedPass, randomnessOnPerturbedPass, gradient, normalization, checkFinite, ...hyper } = options;
     super('PUGD', params, { ...PUGD_DEFAULTS, ...hyper }, sgdRules);
     this.radius = radius ?? 1;
     checkHyper('PUGD', 'radius', this.radius, { type: 'number', min: 0, minOpen: true });
     this.bnStatsOnPerturbedPass = bnStatsOnPerturbedPass ?? true;
     checkHyper('PUGD', 'bnStatsOnPerturbedPass', this.bnStatsOnPerturbedPass, { type: 'boolean' });
+    this.randomnessOnPerturbedPass = checkRandomness('PUGD', randomnessOnPerturbedPass);
     this.gradient = gradient ?? 'sum';
     if (this.gradient !== 'sum' && this.gradient !== 'perturbed') throw new Error(`PUGD: gradient must be 'sum' or 'perturbed', got ${String(gradient)}`);
     this.normalization = normalization ?? 'global';
@@ -103,7 +109,7 @@ export class PUGD extends Optimizer<SGDHyper> {
     try {
       const s = this.scratch();
       // §1.2.1 Pass 1 at w: g1 = ∇L(w). The closure zeroes the gradients itself.
-      loss = await this.runClosure(closure, 'pass 1, at w');
+      loss = await this.runFirstPass(closure);
       // §1.1: only parameters with a gradient take part, in both norms and in the update.
       const active = this.withGrad('pass 1, at w');
       // g1 moves into the optimizer's hands (no copy) and `.grad` becomes null, so the closure's
@@ -125,8 +131,8 @@ export class PUGD extends Optimizer<SGDHyper> {
         wsave.set(p, w0);
       }
 
-      // §1.2.3 Pass 2 at w + ε, same batch: g2 = ∇L(w + ε).
-      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass);
+      // §1.2.3 Pass 2 at w + ε, same batch (and by default the same dropout masks): g2 = ∇L(w + ε).
+      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass, this.randomnessOnPerturbedPass);
       // g2 is taken like g1; a parameter without a gradient at w+ε contributes g2 = 0.
       for (const [p, g] of this.takePerturbedGrads(active, g1)) g2.set(p, g);
 

@@ -14,7 +14,7 @@
 import { empty, keep, type Tensor } from '../tensor.js';
 import { dispatch } from '../ops/op.js';
 import { optim_perturb, optim_sumsq, optim_sumsq_wg } from '../ops/optim.js';
-import { checkHyper, checkKeys, EPS, Optimizer, type Closure, type Hyper, type ParamGroup, type ParamsInput, type Rule } from './optimizer.js';
+import { checkHyper, checkKeys, checkRandomness, EPS, Optimizer, type Closure, type Hyper, type ParamGroup, type ParamsInput, type PassRandomness, type Rule } from './optimizer.js';
 import { checkSgdGroup, SGD, SGD_DEFAULTS, sgdRules, sgdUpdate, type SGDHyper } from './sgd.js';
 import { Adam, ADAM_DEFAULTS, adamRules, adamUpdate, AdamW, ADAMW_DEFAULTS, type AdamHyper } from './adam.js';
 
@@ -34,6 +34,8 @@ export interface SAMOptions extends Partial<SGDHyper>, Partial<Omit<AdamHyper, '
   base?: SAMBase;
   /** Update BatchNorm running statistics during the perturbed pass (default true: sam.py does). */
   bnStatsOnPerturbedPass?: boolean;
+  /** Random ops (dropout) in the perturbed pass: 'reuse' the first pass's masks (default) or draw 'fresh' ones. */
+  randomnessOnPerturbedPass?: PassRandomness;
   /** Report a non-finite loss or norm as an error (default true). */
   checkFinite?: boolean;
 }
@@ -69,12 +71,13 @@ export class SAM extends Optimizer<Hyper> {
   readonly eta: number;
   readonly base: BaseName;
   readonly bnStatsOnPerturbedPass: boolean;
+  readonly randomnessOnPerturbedPass: PassRandomness;
 
   constructor(params: ParamsInput<Hyper>, options: SAMOptions = {}) {
     const base = baseName(options.base);
-    const globals = ['rho', 'adaptive', 'eta', 'base', 'bnStatsOnPerturbedPass', 'checkFinite'];
+    const globals = ['rho', 'adaptive', 'eta', 'base', 'bnStatsOnPerturbedPass', 'randomnessOnPerturbedPass', 'checkFinite'];
     checkKeys(`SAM(${base})`, options, [...Object.keys(baseRules[base]), ...globals]);
-    const { rho, adaptive, eta, base: _b, bnStatsOnPerturbedPass, checkFinite, ...hyper } = options;
+    const { rho, adaptive, eta, base: _b, bnStatsOnPerturbedPass, randomnessOnPerturbedPass, checkFinite, ...hyper } = options;
     void _b;
     super(`SAM(${base})`, params, { ...baseDefaults[base], ...(hyper as Hyper) }, baseRules[base]);
     this.base = base;
@@ -87,6 +90,7 @@ export class SAM extends Optimizer<Hyper> {
     checkHyper(this.name, 'eta', this.eta, { type: 'number', min: 0 });
     this.bnStatsOnPerturbedPass = bnStatsOnPerturbedPass ?? true;
     checkHyper(this.name, 'bnStatsOnPerturbedPass', this.bnStatsOnPerturbedPass, { type: 'boolean' });
+    this.randomnessOnPerturbedPass = checkRandomness(this.name, randomnessOnPerturbedPass);
     this.checkFiniteEnabled = checkFinite ?? true;
     checkHyper(this.name, 'checkFinite', this.checkFiniteEnabled, { type: 'boolean' });
   }
@@ -113,7 +117,7 @@ export class SAM extends Optimizer<Hyper> {
     let lossPerturbed: Tensor | null = null;
     try {
       const s = this.scratch();
-      loss = await this.runClosure(closure, 'pass 1, at w');
+      loss = await this.runFirstPass(closure);
       const active = this.withGrad('pass 1, at w');
       for (const p of active) g1.set(p, this.takeGrad(p));
       const L = this.layout(active);
@@ -133,7 +137,7 @@ export class SAM extends Optimizer<Hyper> {
         );
         wsave.set(p, w0);
       }
-      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass);
+      lossPerturbed = await this.runPerturbedPass(closure, this.bnStatsOnPerturbedPass, this.randomnessOnPerturbedPass);
       for (const [p, g] of this.takePerturbedGrads(active, g1)) g2.set(p, g);
       this.finish(lossPerturbed, 0, 0, 1); // norms[1] = 0, or −1 if the pass-2 loss is not finite
       for (const p of active) {

@@ -11,6 +11,7 @@ import { kernels } from '../../engine/ops/index.js';
 import { Storage, Tensor as TensorClass } from '../../engine/tensor.js';
 import { mm } from '../../engine/ops/index.js';
 import { matmul_fwd as matmulKernel } from '../../engine/ops/matmul.js';
+import { philoxBits } from '../../engine/ops/dropout.js';
 import { WasmBackend } from '../../engine/backends/wasm.js';
 
 const F = nn.functional;
@@ -99,6 +100,19 @@ async function suite(b: Backend): Promise<Map<string, Float32Array>> {
   for (const [name, t] of Object.entries({ x, gamma, beta, bias, fcw, fcb })) await keep(`${name} grad`, t.grad);
   await keep('running mean', rm);
   await keep('running var', rv);
+
+  // dropout (Philox masks) forward and backward, and the raw Philox stream, over a size that splits
+  // unevenly and ends inside a Philox block.
+  const xd = leaf(r(10_007), [10_007]);
+  const yd = F.dropout(xd, 0.3, { generator: new Generator(12) });
+  const dyd = on(b, r(yd.size), [...yd.shape]);
+  await keep('dropout y', yd);
+  yd.backward(dyd);
+  for (const t of [dyd, yd]) t.dispose();
+  await keep('dropout dx', xd.grad);
+  const bits = philoxBits(10_007, [0xfffff000, 0xffffffff, 3, 4], [5, 6], b);
+  out.set('philox bits', new Float32Array((await bits.data()).buffer));
+  bits.dispose();
   for (const t of leaves) t.dispose();
   return out;
 }

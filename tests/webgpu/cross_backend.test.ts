@@ -16,6 +16,7 @@ import { countCorrect, padChannels, full, clone } from '../../engine/ops/index.j
 import { kernels } from '../../engine/ops/index.js';
 import { dispatch } from '../../engine/ops/op.js';
 import * as optim from '../../engine/ops/optim.js';
+import { philoxBits } from '../../engine/ops/dropout.js';
 import type { WebGpuBackend } from '../../engine/backends/webgpu.js';
 import { expectClose, randData, runOp, testBackends, type Input } from '../harness.js';
 import { fixedBatch, tinyResBlock } from '../tiny_resblock.js';
@@ -103,6 +104,8 @@ const cases: Case[] = [
       return c;
     },
   })),
+  { name: 'dropout p 0.3 [37,271] (Philox masks)', inputs: (g) => [inp(g, [37, 271])], f: ([x]) => F.dropout(x, 0.3, { generator: new Generator(8) }) },
+  { name: 'dropout_bits: 10007 words of the Philox stream', inputs: () => [], backward: false, f: () => philoxBits(10_007, [0xfffff000, 0xffffffff, 3, 4], [5, 6]) },
   { name: 'full / zeros [5,7]', inputs: (g) => [inp(g, [5, 7])], f: ([a]) => tidy(() => a.add(full([5, 7], 0.75))) },
   ...optimCases(),
 ];
