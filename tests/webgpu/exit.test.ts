@@ -71,6 +71,8 @@ interface Result {
   stderr: string;
 }
 
+const CHILD_LIMIT_S = 300;
+
 function run(c: Case): Promise<Result> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, c.args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PUGD_DATA: out } });
@@ -85,8 +87,11 @@ function run(c: Case): Promise<Result> {
       }
     });
     p.stderr.on('data', (d) => (stderr += d));
-    // A hang is a failure too: SIGKILL shows as such in the report.
-    const timer = setTimeout(() => p.kill('SIGKILL'), 300_000);
+    // A hang is a failure too, reported as such.
+    const timer = setTimeout(() => {
+      stderr += `\n[exit.test: no exit within ${CHILD_LIMIT_S} s: killed]`;
+      p.kill('SIGKILL');
+    }, CHILD_LIMIT_S * 1000);
     p.on('close', (status, signal) => {
       clearTimeout(timer);
       resolve({ status, signal, stdout, stderr });
@@ -106,6 +111,7 @@ describe.skipIf(!enabled)(`WebGPU processes exit with the status they chose (${c
     const tail = `\nstdout: ${r.stdout.slice(-600)}\nstderr: ${r.stderr.slice(-1500)}`;
     const crashed = r.signal === 'SIGSEGV' || r.signal === 'SIGABRT' || r.signal === 'SIGBUS' || r.signal === 'SIGILL';
     expect(crashed, `${c.name}: crashed with ${r.signal} (status ${r.status})${tail}`).toBe(false);
+    expect(r.stderr, `${c.name}: hung${tail}`).not.toContain('[exit.test: no exit within');
     expect({ status: r.status, signal: r.signal }, `${c.name}: wrong exit${tail}`).toEqual({ status: c.status, signal: c.signal });
     expect(r.stdout, `${c.name}: the work did not finish before the exit${tail}`).toContain(c.ready);
     if (c.stderr) expect(r.stderr, `${c.name}: not ended by the deliberate error${tail}`).toMatch(c.stderr);
