@@ -52,12 +52,17 @@ async function pugdSetup(B: number): Promise<{ step: () => Promise<void>; done: 
   };
 }
 
+// tfjs's own device on the shared Dawn instance: pugd disposes its devices at exit, tfjs never
+// destroys one, so this bench does before process.exit (docs/WEBGPU.md, "Exiting").
+let tfjsDevice = null as GPUDevice | null;
+
 async function tfjsSetup(B: number): Promise<{ step: () => Promise<void>; adapter: string }> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-core/dist/register_all_gradients');
   await import('@tensorflow/tfjs-backend-webgpu');
   await tf.setBackend('webgpu');
   await tf.ready();
+  tfjsDevice = (tf.backend() as unknown as { device: GPUDevice }).device;
   const g = new pugd.Generator(1);
   const he = (shape: number[], fanIn: number) => tf.variable(tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => g.normal() * Math.sqrt(2 / fanIn)), shape));
   const conv = (cin: number, cout: number) => he([3, 3, cin, cout], cin * 9);
@@ -143,4 +148,5 @@ for (const B of batches) {
   }
   p.done();
 }
+tfjsDevice?.destroy();
 process.exit(0);

@@ -190,6 +190,7 @@ export function dropBackend(name: BackendName, only?: Backend): void {
 /**
  * Disposes a backend instance (releasing its device: a Node process with a live Dawn device does not
  * exit) and forgets it; the next `setBackend(name)` creates a fresh one. No-op if it was never created.
+ * Not needed before a Node process ends: the WebGPU backend disposes its live devices at exit itself.
  */
 export function disposeBackend(name: BackendName): void {
   const b = instances.get(name);

@@ -118,6 +118,42 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
   throw new Error(`webgpu: this environment has no WebGPU (no navigator.gpu). ${HOW_TO_GET_AN_ADAPTER}`);
 }
 
+// ---- process exit (Node) ---------------------------------------------------------------------------
+//
+// A Node process that ends while a device still has queued work can crash in exit(3): the C runtime
+// runs static destructors (SwiftShader's among the first) while SwiftShader's queue thread is still
+// executing the last submitted command buffer, and that thread faults in marl::Scheduler::enqueue on a
+// null scheduler (SIGSEGV; core dumps in docs/WEBGPU.md, "Exiting"). Destroying the device first makes
+// Dawn wait for the queue to drain and SwiftShader end its queue and worker threads, after which exit
+// has nothing left to race. So every live backend is disposed from process 'exit', which Node emits synchronously before
+// exit(3) on every path that reaches it: the end of the event loop, process.exit(n), an uncaught
+// exception or unhandled rejection, and a signal handler that calls process.exit. A signal left to its
+// default action (SIGINT, SIGTERM without listeners) kills the process in the kernel, with no
+// destructors run, so it needs nothing and the engine installs no signal handler.
+
+/** Backends whose device has not been destroyed by dispose(). */
+const liveBackends = new Set<WebGpuBackend>();
+let exitTeardownInstalled = false;
+
+function installExitTeardown(): void {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; on?: (ev: 'exit', fn: () => void) => void } }).process;
+  if (exitTeardownInstalled || !proc?.versions?.node || typeof proc.on !== 'function') return;
+  exitTeardownInstalled = true;
+  proc.on('exit', disposeLiveBackends);
+}
+
+/** Disposes every live WebGPU backend (device destroyed after its queue drained). Synchronous. */
+function disposeLiveBackends(): void {
+  for (const b of [...liveBackends]) {
+    try {
+      b.dispose();
+    } catch (e) {
+      // A teardown error must not replace the exit code the program chose; say it and go on.
+      dbg(1, `dispose at exit failed: ${(e as Error).message}`);
+    }
+  }
+}
+
 interface UniformChunk {
   buf: GPUBuffer;
   data: ArrayBuffer;
@@ -175,6 +211,8 @@ export class WebGpuBackend implements Backend {
     };
     for (const list of [...Object.values(kernels), ...Object.values(helperKernels)]) for (const k of list) this.specs.set(k.name, k);
 
+    liveBackends.add(this);
+    installExitTeardown();
     this.lostPromise = device.lost.then((info) => {
       this.lost = `${info.reason}${info.message ? `: ${info.message}` : ''}`;
       if (!this.disposed) {
@@ -554,6 +592,7 @@ export class WebGpuBackend implements Backend {
     // A live device keeps the Node process alive; a destroyed one does not. The Dawn instance itself
     // stays (see getGpu).
     this.device.destroy();
+    liveBackends.delete(this);
     this.gpu = null;
     dropBackend('webgpu', this);
   }
