@@ -4,6 +4,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applySoftwareAdapterEnv } from './engine/backends/webgpu_node_env.js';
 import { browserSkipped, findChromium, CHROMIUM_ARGS, ISOLATION_HEADERS } from './scripts/chromium.js';
+import { staleKernels } from './scripts/kernel_sources.mjs';
+
+// The tests load the kernels embedded at build time (engine/generated/assets.ts), not wgsl/ and
+// assembly/: refuse to run them on a copy older than the sources (scripts/kernel_sources.mjs).
+const stale = staleKernels(fileURLToPath(new URL('.', import.meta.url)));
+if (stale) throw new Error(stale);
 
 // The op and engine suites run on every backend in PUGD_TEST_BACKENDS (tests/harness.ts). By default
 // that is wasm and webgpu; on a machine without a GPU, webgpu runs on SwiftShader, whose Vulkan loader

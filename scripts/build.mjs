@@ -3,7 +3,9 @@
 //      sources with threads: imported shared memory, for the WASM backend's worker threads);
 //      assembly/data/ → build/data.wasm (decoders and augmentation)
 //   2. engine/generated/assets.ts: the WASM modules (base64) and every wgsl/*.wgsl source, embedded so
-//      that one import works in Node and in the browser; engine/generated/data_worker.ts: the dataset
+//      that one import works in Node and in the browser, and engine/generated/kernel_sources.json, the
+//      fingerprints of the sources it was built from (scripts/kernel_sources.mjs: the tests refuse to
+//      run on stale kernels); engine/generated/data_worker.ts: the dataset
 //      loader's worker (datasets/worker.ts bundled into one script, embedded as a string)
 //   3. dist/: the Node entry (index.js), the CLI (cli.js), the browser bundle (pugd.browser.js), types
 // Usage: node scripts/build.mjs [--no-types] [--wasm-only]
@@ -11,11 +13,16 @@ import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync, chmodS
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { KERNEL_SOURCES_MANIFEST, kernelSourceHashes } from './kernel_sources.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const t0 = Date.now();
 const log = (m) => console.log(`build: ${m} (${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+
+// Fingerprints of the sources as they are read now, before compiling (an edit during the build then
+// reads as stale, never as current).
+const sourceHashes = kernelSourceHashes(root);
 
 // 1. AssemblyScript
 const asc = (await import('assemblyscript/asc')).default;
@@ -62,6 +69,7 @@ writeFileSync(
     `export const kernelsMtWasm = ${JSON.stringify(b64('build/kernels-mt.wasm'))};\nexport const kernelsMtInitialPages = ${mtInitialPages};\n` +
     `/** wgsl/<family>.wgsl sources by family. */\nexport const wgslSources: Record<string, string> = ${JSON.stringify(wgsl, null, 1)};\n`,
 );
+writeFileSync(join(root, KERNEL_SOURCES_MANIFEST), JSON.stringify(sourceHashes, null, 1) + '\n');
 log('assets');
 
 // The loader's worker, bundled to one classic script (Node runs it with `eval: true`, browsers from a

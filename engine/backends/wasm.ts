@@ -69,6 +69,8 @@ type ScratchFn = (...params: number[]) => number;
 export interface WasmBackendOptions extends BackendOptions {
   /** @internal 'single' forces the single-threaded build (tests compare both builds bit for bit). */
   build?: 'auto' | 'single';
+  /** @internal Tests: leave these exports out, as a build that lacks them would. */
+  withoutExports?: readonly string[];
 }
 
 /** Per-kernel wall time, when profiling is on. */
@@ -97,6 +99,50 @@ function abortImport(msg: number, file: number, line: number, col: number): neve
   throw new Error(`wasm kernel aborted at ${line}:${col} (message @${msg}, file @${file})`);
 }
 
+/**
+ * Why each registry kernel cannot run from the module's exports `ex`: the export is missing, or its
+ * arity is not the spec's inputs + outputs + params (the arguments are positional, so a mismatch
+ * would silently shift them), or its `<kernel>_scratch` export does not take the params. Kernels
+ * that can run are absent from the map.
+ */
+export function checkKernelExports(ex: Record<string, unknown>, families: Record<string, readonly KernelSpec[]>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [family, list] of Object.entries(families)) {
+    for (const k of list) {
+      const where = `wasm: kernel '${k.name}' (assembly/${family}.ts)`;
+      const f = ex[k.name];
+      const arity = k.inputs.length + k.outputs.length + k.params.length;
+      const args = `${k.inputs.length} inputs + ${k.outputs.length} outputs + ${k.params.length} params = ${arity}`;
+      const s = ex[`${k.name}_scratch`];
+      if (typeof f !== 'function') {
+        out.set(k.name, `${where} is missing from kernels.wasm: add the export to assembly/index.ts and rebuild with npm run build`);
+      } else if (f.length !== arity) {
+        out.set(k.name, `${where} takes ${f.length} arguments, but its spec (engine/ops/${family}.ts) passes ${args}`);
+      } else if (s !== undefined && (typeof s !== 'function' || s.length !== k.params.length)) {
+        const got = typeof s === 'function' ? `${s.length} arguments` : 'no function';
+        out.set(k.name, `${where}: its ${k.name}_scratch export takes ${got}, but its spec has ${k.params.length} params`);
+      }
+    }
+  }
+  return out;
+}
+
+async function compileKernels(base64: string): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(decodeBase64(base64));
+  } catch (e) {
+    throw new Error(`wasm backend: could not compile the kernels (WebAssembly SIMD is required): ${(e as Error).message}`);
+  }
+}
+
+async function instantiateKernels(module: WebAssembly.Module, env: WebAssembly.ModuleImports): Promise<WebAssembly.Instance> {
+  try {
+    return await WebAssembly.instantiate(module, { env });
+  } catch (e) {
+    throw new Error(`wasm backend: could not instantiate the kernels: ${(e as Error).message}`);
+  }
+}
+
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
   readonly info: BackendInfo;
@@ -106,6 +152,8 @@ export class WasmBackend implements Backend {
   private readonly names: string[] = [];
   private readonly fns: KernelFn[] = [];
   private readonly scratchFns: (ScratchFn | null)[] = [];
+  /** Registry kernels this build cannot run, with the reason (checkKernelExports). */
+  private readonly unavailable: ReadonlyMap<string, string>;
   private readonly setThread: (tid: number, n: number, scratch: number) => void;
   private readonly free_ = new Map<number, number[]>();
   private top: number;
@@ -126,27 +174,26 @@ export class WasmBackend implements Backend {
     private readonly mtModule: WebAssembly.Module | null,
     /** Why threads cannot be used here (single-threaded build only). */
     private readonly noThreadsReason: string | null,
+    opts: WasmBackendOptions,
   ) {
-    const ex = instance.exports as Record<string, unknown>;
+    const ex = { ...(instance.exports as Record<string, unknown>) };
+    for (const name of opts.withoutExports ?? []) delete ex[name];
     this.memory = memory;
     this.top = Math.ceil((ex.heap_base as () => number)() / ALIGN) * ALIGN;
     this.setThread = ex.set_thread as (tid: number, n: number, scratch: number) => void;
-    const missing: string[] = [];
+    // A kernel whose export is missing or has the wrong arity fails alone, when it runs, with the
+    // reason; the other kernels (and families) keep working.
+    this.unavailable = checkKernelExports(ex, kernels);
     for (const list of Object.values(kernels)) {
       for (const k of list) {
-        const f = ex[k.name];
-        if (typeof f !== 'function') {
-          missing.push(`${k.family}/${k.name}`);
-          continue;
-        }
+        if (this.unavailable.has(k.name)) continue;
         this.index.set(k.name, this.names.length);
         this.names.push(k.name);
-        this.fns.push(f as KernelFn);
+        this.fns.push(ex[k.name] as KernelFn);
         const s = ex[`${k.name}_scratch`];
         this.scratchFns.push(typeof s === 'function' ? (s as ScratchFn) : null);
       }
     }
-    if (missing.length) throw new Error(`wasm backend: kernels.wasm lacks kernels: ${missing.join(', ')} (rebuild with npm run build)`);
     if (typeof this.setThread !== 'function') throw new Error('wasm backend: kernels.wasm lacks set_thread (rebuild with npm run build)');
     this.info = { name: 'wasm', description: '', threads: 1 };
     this.describe(null);
@@ -158,18 +205,13 @@ export class WasmBackend implements Backend {
     const wanted = explicit ?? Math.min(await availableCores(), 4);
     const noThreads = opts.build === 'single' ? 'the single-threaded build was requested' : threadsUnavailableReason();
     let backend: WasmBackend;
-    try {
-      if (noThreads === null) {
-        const module = await WebAssembly.compile(decodeBase64(kernelsMtWasm));
-        const memory = new WebAssembly.Memory({ initial: kernelsMtInitialPages, maximum: MAX_PAGES, shared: true });
-        const instance = await WebAssembly.instantiate(module, { env: { memory, abort: abortImport } });
-        backend = new WasmBackend(instance, memory, module, null);
-      } else {
-        const instance = await WebAssembly.instantiate(await WebAssembly.compile(decodeBase64(kernelsWasm)), { env: { abort: abortImport } });
-        backend = new WasmBackend(instance, instance.exports.memory as WebAssembly.Memory, null, noThreads);
-      }
-    } catch (e) {
-      throw new Error(`wasm backend: could not instantiate the kernels (WebAssembly SIMD is required): ${(e as Error).message}`);
+    if (noThreads === null) {
+      const module = await compileKernels(kernelsMtWasm);
+      const memory = new WebAssembly.Memory({ initial: kernelsMtInitialPages, maximum: MAX_PAGES, shared: true });
+      backend = new WasmBackend(await instantiateKernels(module, { memory, abort: abortImport }), memory, module, null, opts);
+    } else {
+      const instance = await instantiateKernels(await compileKernels(kernelsWasm), { abort: abortImport });
+      backend = new WasmBackend(instance, instance.exports.memory as WebAssembly.Memory, null, noThreads, opts);
     }
     await backend.setThreads(wanted, explicit !== undefined);
     return backend;
@@ -317,7 +359,7 @@ export class WasmBackend implements Backend {
   run(k: KernelSpec, params: Record<string, number>, inputs: readonly Buf[], outputs: readonly Buf[]): void {
     this.check();
     const idx = this.index.get(k.name);
-    if (idx === undefined) throw new Error(`wasm: no kernel '${k.name}'`);
+    if (idx === undefined) throw new Error(this.unavailable.get(k.name) ?? `wasm: no kernel '${k.name}' in the kernel registry (engine/ops/index.ts)`);
     if (inputs.length !== k.inputs.length || outputs.length !== k.outputs.length) {
       throw new Error(`wasm: ${k.name} takes ${k.inputs.length} inputs and ${k.outputs.length} outputs, got ${inputs.length} and ${outputs.length}`);
     }
