@@ -2,6 +2,7 @@
 // embedded through engine/generated/assets.ts (written by scripts/build.mjs), so each output is one
 // self-contained file. `webgpu` (Dawn for Node) stays external: it is a native module.
 import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 
 const common = {
   bundle: true,
@@ -15,7 +16,7 @@ const common = {
 export const bundles = [
   {
     ...common,
-    entryPoints: { index: 'engine/node.ts' },
+    entryPoints: { index: 'node.ts' },
     outdir: 'dist',
     platform: 'node',
     external: ['webgpu'],
@@ -32,7 +33,7 @@ export const bundles = [
     : []),
   {
     ...common,
-    entryPoints: { 'pugd.browser': 'engine/browser.ts' },
+    entryPoints: { 'pugd.browser': 'browser.ts' },
     outdir: 'dist',
     platform: 'browser',
     external: ['webgpu'],
@@ -41,14 +42,19 @@ export const bundles = [
 ];
 
 // The training page (web/, served by `npm run web`): the page script and its worker. They reach the
-// engine only through engine/browser.ts, which stays an import of the served ./pugd.browser.js, so
-// the page uses the very bundle users import (and one copy of the engine's state).
+// package only through browser.ts, which stays an import of the served ./pugd.browser.js, so the page
+// uses the very bundle users import (and one copy of the engine's state).
 export const enginePlugin = {
   name: 'pugd-engine-external',
   setup(build) {
-    build.onResolve({ filter: /\/engine\// }, (args) => {
-      if (/\/engine\/browser(\.js|\.ts)?$/.test(args.path)) return { path: './pugd.browser.js', external: true };
-      return { errors: [{ text: `${args.importer}: import the engine through '../engine/browser.js', not '${args.path}' (the page must share the one engine bundle)` }] };
+    const root = build.initialOptions.absWorkingDir ?? process.cwd();
+    build.onResolve({ filter: /^\./ }, (args) => {
+      const rel = relative(root, resolve(args.resolveDir, args.path)).split('\\').join('/').replace(/\.(js|ts)$/, '');
+      if (rel === 'browser') return { path: './pugd.browser.js', external: true };
+      if (/^(engine|models|datasets)(\/|$)/.test(rel) || rel === 'index' || rel === 'node') {
+        return { errors: [{ text: `${args.importer}: import the package through 'browser.js' at the project root, not '${args.path}' (the page must share the one engine bundle)` }] };
+      }
+      return undefined;
     });
   },
 };

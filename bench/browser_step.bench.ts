@@ -29,7 +29,7 @@ const warmup = 3;
 const optimizer = (process.env.BENCH_OPT ?? 'sgd') as StepSetup['optimizer'];
 const backends = (process.env.BENCH_BACKENDS ?? 'webgpu,wasm').split(',') as StepSetup['backend'][];
 
-const pugd = await import('../engine/node.js');
+const pugd = await import('../node.js');
 const { setupSteps } = await import('./step_core.js');
 const { disposeBackend } = await import('../engine/backend.js');
 
@@ -38,7 +38,7 @@ const { disposeBackend } = await import('../engine/backend.js');
 // against the served engine bundle (one engine instance).
 const core = await esbuild.build({
   stdin: {
-    contents: `import * as p from './engine/browser.js';
+    contents: `import * as p from './browser.js';
       import { setupSteps } from './bench/step_core.ts';
       let h = null;
       self.onmessage = async (e) => {

@@ -15,7 +15,7 @@
 // Run: node bench/run.mjs optim (after npm run build; the runner bundles it and sets up the WebGPU
 // adapter, SwiftShader where there is no GPU).
 import { performance } from 'node:perf_hooks';
-import { Generator, getBackend, manualSeed, memory, models, nn, optim, randn, setBackend, setBackendLogger, tensor, type BackendName, type Tensor } from '../engine/index.js';
+import { Generator, getBackend, manualSeed, memory, models, nn, optim, randn, setBackend, setBackendLogger, tensor, type BackendName, type Tensor } from '../index.js';
 import { resnet18Shapes, resnet20Shapes } from './optim_shapes.js';
 import { backendDesc, emit as emitLine, median } from './common.js';
 

@@ -1,5 +1,5 @@
 // Parameter shapes of the optimizer benchmarks (bench/optim.bench.ts, bench/lab/optim_kernels.bench.ts).
-import { models, Generator } from '../engine/index.js';
+import { models, Generator } from '../index.js';
 
 /** ResNet-18, CIFAR variant (kuangliu/pytorch-cifar: 3×3 stem, no max-pool, 10 classes): 11,173,962 parameters. */
 export function resnet18Shapes(): number[][] {

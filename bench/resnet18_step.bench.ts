@@ -10,7 +10,7 @@ import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js'
 import { backendDesc, emit, median, plainSgdStep, timeRuns } from './common.js';
 
 ensureSoftwareAdapterEnv();
-const pugd = await import('../engine/index.js');
+const pugd = await import('../index.js');
 type Gpu = import('../engine/backends/webgpu.js').WebGpuBackend;
 
 pugd.setBackendLogger(null);

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { Generator, models, nn, noGrad, tensor, tidy, type Tensor } from '../engine/index.js';
+import { Generator, models, nn, noGrad, tensor, tidy, type Tensor } from '../index.js';
 import { emit, quick, threadCounts, timeit, wasmWith } from './common.js';
 import { tfResNet20 } from './tfjs_resnet20.js';
 

@@ -15,7 +15,7 @@ import { backendDesc, emit, median, plainSgdStep } from './common.js';
 ensureSoftwareAdapterEnv();
 
 const { create, globals } = (await import('webgpu')) as { create: (f: string[]) => GPU; globals: object };
-const pugd = await import('../engine/index.js');
+const pugd = await import('../index.js');
 const { disposeBackend } = await import('../engine/backend.js');
 
 const gpu = create([]);

@@ -7,7 +7,7 @@
 // Shapes: x [B, 3, 32, 32] from a seeded generator, labels [B]. Not handled: data loading (timed
 // apart in bench/datasets.bench.mjs).
 
-import type * as Pugd from '../engine/browser.js';
+import type * as Pugd from '../browser.js';
 
 export interface StepSetup {
   backend: 'webgpu' | 'wasm';

@@ -9,30 +9,14 @@
 // Node lifetime: a node is referenced by the tensor it produced and by every downstream edge. When a
 // tensor is disposed without backward, the count drops and an unreferenced node releases its saved
 // tensors and its references on its inputs, so forward passes that are never differentiated do not
-// leak.
+// leak. The Node type and that release live in engine/tensor.ts (a tensor and its node refer to each
+// other). This file sits above tensor.ts and reaches the ops it needs (add, full) through
+// tensorOps(), which engine/ops/index.ts installs: it imports no op.
 
-import { Tensor, startScope, endScope, keep } from './tensor.js';
+import { Node, releaseSaved, tensorOps, startScope, endScope, keep, type Edge, type BackwardFn, type Tensor } from './tensor.js';
 import { sameShape, shapeStr } from './shape.js';
-import * as ops from './ops/index.js';
 
-/**
- * A backward rule: given dL/d(output) and the saved tensors, return dL/d(input) for each input whose
- * `needs` entry is true (null/undefined elsewhere). The returned tensors may alias `dy` or each other.
- */
-export type BackwardFn = (dy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (Tensor | null | undefined)[];
-
-type Edge = { node: Node; leaf?: undefined } | { leaf: Tensor; node?: undefined };
-
-export class Node {
-  refs = 0;
-  consumed = false;
-  constructor(
-    readonly op: string,
-    readonly edges: readonly (Edge | null)[],
-    public saved: Tensor[],
-    public fn: BackwardFn | null,
-  ) {}
-}
+export { Node, type BackwardFn };
 
 let gradEnabled = true;
 
@@ -115,23 +99,6 @@ function usedGraphError(op: string): Error {
   );
 }
 
-function releaseSaved(node: Node): void {
-  for (const t of node.saved) t.dispose();
-  node.saved = [];
-  node.fn = null;
-}
-
-/** @internal Drops one reference on `node`; frees it and (transitively) its inputs when unreferenced. */
-export function unrefNode(node: Node): void {
-  const stack = [node];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (--n.refs > 0) continue;
-    releaseSaved(n);
-    for (const e of n.edges) if (e?.node) stack.push(e.node);
-  }
-}
-
 function accumulateLeaf(leaf: Tensor, g: Tensor, op: string): void {
   if (!sameShape(leaf.shape, g.shape)) {
     throw new Error(`backward: ${op} produced a gradient of shape ${shapeStr(g.shape)} for input ${leaf.describe()}`);
@@ -141,7 +108,7 @@ function accumulateLeaf(leaf: Tensor, g: Tensor, op: string): void {
     // A private handle, so the caller's later dispose of `g` cannot take the gradient away.
     leaf.grad = g.detach();
   } else {
-    leaf.grad = ops.add(leaf.grad, g);
+    leaf.grad = tensorOps().add(leaf.grad, g);
   }
 }
 
@@ -165,7 +132,7 @@ export function backward(root: Tensor, dy?: Tensor): void {
 
   startScope();
   try {
-    const seed = dy ? dy.detach() : withGrad(false, () => ops.full(root.shape, 1));
+    const seed = dy ? dy.detach() : withGrad(false, () => tensorOps().full(root.shape, 1));
     if (!root.node) {
       gradEnabledScoped(() => accumulateLeaf(root, seed, 'backward'));
       return;
@@ -216,7 +183,7 @@ export function backward(root: Tensor, dy?: Tensor): void {
             // Rules may return `g` itself or one tensor for two inputs: keep private handles.
             const prev = grads.get(e.node);
             if (prev) {
-              grads.set(e.node, ops.add(prev, dx));
+              grads.set(e.node, tensorOps().add(prev, dx));
               prev.dispose();
             } else {
               grads.set(e.node, dx.detach());

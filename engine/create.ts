@@ -3,7 +3,7 @@
 import { getBackend } from './backend.js';
 import { Storage, Tensor, type DType } from './tensor.js';
 import { checkShape, shapeStr, sizeOf, type Shape } from './shape.js';
-import { full } from './ops/elementwise.js';
+import { full } from './ops/index.js';
 import { globalGenerator, type Generator } from './random.js';
 
 export interface TensorOptions {

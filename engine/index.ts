@@ -1,5 +1,6 @@
-// pugd's public API, shared by the Node entry (engine/node.ts) and the browser bundle
-// (engine/browser.ts). Outside checks use exactly these names; extend, never rename.
+// The engine's public API. The package's entry (../index.ts) re-exports it beside the model zoo and
+// the data sets, which sit above the engine: nothing under engine/ imports models/ or datasets/.
+// Outside checks use exactly these names; extend, never rename.
 
 export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName, type BackendOptions } from './backend.js';
 export { Tensor, tidy, keep, dispose, memory, type DType, type MemoryInfo, type TensorContainer } from './tensor.js';
@@ -9,9 +10,7 @@ export { Generator, manualSeed } from './random.js';
 export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full } from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
-export * as models from '../models/index.js';
 export * as io from './io/index.js';
-export * as datasets from '../datasets/index.js';
 import './backends/wasm.js';
 import './backends/webgpu.js';
 export { setWebGpuDebug } from './backends/webgpu.js';

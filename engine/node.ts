@@ -1,4 +1,4 @@
-// The Node entry point (`import ... from 'pugd'` in Node): the public API plus the Node-only backends.
+// The engine's Node API: the engine plus its Node-only helpers. The package's Node entry is ../node.ts.
 export * from './index.js';
 // Node only: SwiftShader on GPU-less Linux. A CLI calls ensureSoftwareAdapterEnv() first thing (it
 // re-runs the process with the Vulkan loader on LD_LIBRARY_PATH when needed); see docs/WEBGPU.md.

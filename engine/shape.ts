@@ -41,6 +41,12 @@ export function checkShape(op: string, shape: Shape): void {
 }
 
 /**
+ * Dimensions the broadcasting kernels (elementwise ⊕, and sumTo that reverses them) take as params,
+ * after merging adjacent dimensions that broadcast alike (engine/ops/elementwise.ts).
+ */
+export const BCAST_RANK = 6;
+
+/**
  * NumPy/PyTorch broadcasting of two shapes: dimensions are aligned from the right and each pair must
  * be equal or contain a 1.
  */

@@ -13,11 +13,13 @@
 //
 // Not handled: strided views (every tensor is contiguous), dtypes other than f32 and i32.
 
+// Layering: this file imports no op and not autograd (both sit above it and import Tensor). The
+// methods that compute (`add`, `matmul`, `backward`, ...) call the functions that engine/ops/index.ts
+// installs with `installTensorOps` when it loads. The autograd graph's node type and its release are
+// here because a tensor and its node refer to each other.
+
 import { getBackend, type Backend, type Buf } from './backend.js';
-import type { Node } from './autograd.js';
 import { sizeOf, shapeStr, type Shape } from './shape.js';
-import * as autograd from './autograd.js';
-import * as ops from './ops/index.js';
 
 export type DType = 'f32' | 'i32';
 
@@ -36,6 +38,81 @@ export class Storage {
   release(): void {
     if (--this.refs === 0) this.backend.free(this.buf);
   }
+}
+
+// ---- autograd graph nodes ---------------------------------------------------------------------
+
+/**
+ * A backward rule: given dL/d(output) and the saved tensors, return dL/d(input) for each input whose
+ * `needs` entry is true (null/undefined elsewhere). The returned tensors may alias `dy` or each other.
+ */
+export type BackwardFn = (dy: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (Tensor | null | undefined)[];
+
+/** @internal One input of a node: the node that produced it, or the leaf tensor itself. */
+export type Edge = { node: Node; leaf?: undefined } | { leaf: Tensor; node?: undefined };
+
+/** @internal A recorded op of the autograd graph (engine/autograd.ts records and runs them). */
+export class Node {
+  refs = 0;
+  consumed = false;
+  constructor(
+    readonly op: string,
+    readonly edges: readonly (Edge | null)[],
+    public saved: Tensor[],
+    public fn: BackwardFn | null,
+  ) {}
+}
+
+/** @internal Frees a node's saved tensors and its rule (after backward, or when unreferenced). */
+export function releaseSaved(node: Node): void {
+  for (const t of node.saved) t.dispose();
+  node.saved = [];
+  node.fn = null;
+}
+
+/** @internal Drops one reference on `node`; frees it and (transitively) its inputs when unreferenced. */
+export function unrefNode(node: Node): void {
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (--n.refs > 0) continue;
+    releaseSaved(n);
+    for (const e of n.edges) if (e?.node) stack.push(e.node);
+  }
+}
+
+// ---- what the methods delegate to (installed from above) -----------------------------------------
+
+/** The ops and the autograd entry point that Tensor's methods and autograd call. */
+export interface TensorOps {
+  add(a: Tensor, b: Tensor | number): Tensor;
+  sub(a: Tensor, b: Tensor | number): Tensor;
+  mul(a: Tensor, b: Tensor | number): Tensor;
+  matmul(a: Tensor, b: Tensor): Tensor;
+  sum(x: Tensor): Tensor;
+  mean(x: Tensor): Tensor;
+  square(x: Tensor): Tensor;
+  sumSquares(x: Tensor): Tensor;
+  relu(x: Tensor): Tensor;
+  reshape(x: Tensor, shape: Shape): Tensor;
+  flatten(x: Tensor, startDim?: number): Tensor;
+  copyInto(dst: Tensor, src: Tensor): void;
+  clone(x: Tensor): Tensor;
+  full(shape: Shape, value: number): Tensor;
+  backward(root: Tensor, dy?: Tensor): void;
+}
+
+let installed: TensorOps | null = null;
+
+/** @internal Called by engine/ops/index.ts when it loads. */
+export function installTensorOps(impl: TensorOps): void {
+  installed = impl;
+}
+
+/** @internal The installed ops; throws if engine/ops/index.ts was never loaded. */
+export function tensorOps(): TensorOps {
+  if (!installed) throw new Error('Tensor: the ops are not loaded; import the package (or engine/index.js), not engine/tensor.js alone');
+  return installed;
 }
 
 // ---- live-handle accounting and scopes --------------------------------------------------------
@@ -240,7 +317,7 @@ export class Tensor {
       this._grad = null;
     }
     if (this.node) {
-      autograd.unrefNode(this.node);
+      unrefNode(this.node);
       this.node = null;
     }
     this.storage.release();
@@ -281,43 +358,43 @@ export class Tensor {
 
   /** Reverse-mode autodiff from this tensor; accumulates into the `.grad` of leaves. */
   backward(dy?: Tensor): void {
-    autograd.backward(this, dy);
+    tensorOps().backward(this, dy);
   }
 
   add(x: Tensor | number): Tensor {
-    return ops.add(this, x);
+    return tensorOps().add(this, x);
   }
   sub(x: Tensor | number): Tensor {
-    return ops.sub(this, x);
+    return tensorOps().sub(this, x);
   }
   mul(x: Tensor | number): Tensor {
-    return ops.mul(this, x);
+    return tensorOps().mul(this, x);
   }
   matmul(x: Tensor): Tensor {
-    return ops.matmul(this, x);
+    return tensorOps().matmul(this, x);
   }
   sum(): Tensor {
-    return ops.sum(this);
+    return tensorOps().sum(this);
   }
   mean(): Tensor {
-    return ops.mean(this);
+    return tensorOps().mean(this);
   }
   square(): Tensor {
-    return ops.square(this);
+    return tensorOps().square(this);
   }
   /** Σ x², one element. */
   sumSquares(): Tensor {
-    return ops.sumSquares(this);
+    return tensorOps().sumSquares(this);
   }
   relu(): Tensor {
-    return ops.relu(this);
+    return tensorOps().relu(this);
   }
   reshape(shape: Shape): Tensor {
-    return ops.reshape(this, shape);
+    return tensorOps().reshape(this, shape);
   }
   /** Keeps the first `startDim` dimensions and flattens the rest (default: `[N, ...] → [N, -1]`). */
   flatten(startDim = 1): Tensor {
-    return ops.flatten(this, startDim);
+    return tensorOps().flatten(this, startDim);
   }
   /**
    * Overwrites this tensor's values with `src`'s (same size and dtype), in place and outside autograd:
@@ -327,13 +404,13 @@ export class Tensor {
     this.assertLive('assign');
     if (this.node) throw new Error(`assign: ${this.describe()} is not a leaf (it was produced by ${this.node.op})`);
     if (src.dtype !== this.dtype) throw new Error(`assign: dtype ${src.dtype} does not match ${this.describe()}`);
-    ops.copyInto(this, src);
+    tensorOps().copyInto(this, src);
     return this;
   }
 
   /** A copy with its own storage, recorded by autograd. */
   clone(): Tensor {
-    return ops.clone(this);
+    return tensorOps().clone(this);
   }
 
   toString(): string {

@@ -8,7 +8,7 @@
 //
 // Pixels are stored planar (CHW, as CIFAR's binary records), u8. Not handled: other sizes of class set.
 
-import { Generator } from '../engine/browser.js';
+import { Generator } from '../browser.js';
 
 export const SAMPLE_CLASSES = ['h-stripes', 'v-stripes', 'diag-/', 'diag-\\', 'checker', 'disc', 'ring', 'plus', 'cross', 'frame'];
 

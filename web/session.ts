@@ -4,14 +4,14 @@
 // messages; the Node side of tests and benches drives the very same class, so "trained in Node,
 // evaluated in the browser" compares one code path on two platforms.
 //
-// Only the public API is used (imported from engine/browser.ts, which the page gets as
+// Only the public API is used (imported from the root browser.ts, which the page gets as
 // dist/pugd.browser.js). Shapes: batches x [N, C, H, W] f32, y [N] i32; logits [N, K].
 //
 // Not handled: resuming the optimizer state from a checkpoint (the page saves and loads weights, as the
 // CLI's model file holds them; the CLI's manifest and optimizer files are for `pugd train --resume`),
 // learning-rate schedules, several runs at once.
 
-import * as pugd from '../engine/browser.js';
+import * as pugd from '../browser.js';
 import { makeSample, SAMPLE_CLASSES } from './sample.js';
 import type { BackendChoice, BackendReport, DataChoice, DataFormat, DataReport, EvalReport, ProgressEvent, TrainConfig } from './protocol.js';
 

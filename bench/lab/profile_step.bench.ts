@@ -7,7 +7,7 @@ import { emit } from '../common.js';
 import type { KernelSpec } from '../../engine/kernel.js';
 
 ensureSoftwareAdapterEnv();
-const pugd = await import('../../engine/index.js');
+const pugd = await import('../../index.js');
 const B = Number(process.env.BENCH_BATCH ?? 8);
 pugd.setBackendLogger(null);
 await pugd.setBackend((process.env.BENCH_BACKEND ?? 'webgpu') as 'webgpu');

@@ -15,11 +15,9 @@ import { kernel } from '../kernel.js';
 import { record } from '../autograd.js';
 import { Tensor } from '../tensor.js';
 import type { Backend } from '../backend.js';
-import { broadcastShapes, sameShape, sizeOf, type Shape } from '../shape.js';
+import { BCAST_RANK, broadcastShapes, sameShape, sizeOf, type Shape } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
 import { sumTo } from './reduce.js';
-
-export const BCAST_RANK = 6;
 
 const bcastParams = [
   ['n', 'u32'], ['contig', 'u32'],

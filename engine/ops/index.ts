@@ -3,6 +3,13 @@
 // checks both backends implement every entry (WASM export / WGSL entry point of the same name).
 
 import type { KernelSpec } from '../kernel.js';
+import { installTensorOps } from '../tensor.js';
+import { backward } from '../autograd.js';
+import { add, sub, mul, square, full, clone, copyInto } from './elementwise.js';
+import { sum, mean, sumSquares } from './reduce.js';
+import { relu } from './relu.js';
+import { reshape, flatten } from './reshape.js';
+import { matmul } from './matmul.js';
 import { elementwiseKernels } from './elementwise.js';
 import { reduceKernels } from './reduce.js';
 import { reluKernels } from './relu.js';
@@ -25,6 +32,11 @@ export { batchNorm2d, type BatchNorm2dAttrs } from './batchnorm2d.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, pool2dGeometry, type Pool2dAttrs } from './pool2d.js';
 export { crossEntropy, countCorrect, type CrossEntropyAttrs } from './softmax_ce.js';
 export { padChannels } from './pad.js';
+
+// Tensor's methods (engine/tensor.ts) and autograd call these; tensor.ts sits below the ops, so they
+// are handed to it here, when the ops load (engine/create.ts imports this file, so any code that can
+// make a tensor has them).
+installTensorOps({ add, sub, mul, matmul, sum, mean, square, sumSquares, relu, reshape, flatten, copyInto, clone, full, backward });
 
 /** Every kernel of the engine's ops, by family (= file stem in wgsl/ and assembly/). */
 export const kernels: Record<string, readonly KernelSpec[]> = {

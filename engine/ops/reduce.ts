@@ -9,9 +9,8 @@
 import { kernel } from '../kernel.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { sameShape, shapeStr, sizeOf, type Shape } from '../shape.js';
+import { BCAST_RANK, sameShape, shapeStr, sizeOf, type Shape } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
-import { BCAST_RANK } from './elementwise.js';
 
 /** y[0] = scale · Σ x[i]. */
 export const reduce_sum = kernel({ name: 'reduce_sum', family: 'reduce', inputs: ['x'], outputs: ['y'], params: [['n', 'u32'], ['scale', 'f32']] });

@@ -6,7 +6,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Generator, getBackend, models, nn, noGrad, optim, setBackend, tensor, tidy, type Backend, type Tensor } from '../../engine/index.js';
+import { Generator, getBackend, models, nn, noGrad, optim, setBackend, tensor, tidy, type Backend, type Tensor } from '../../index.js';
 import { kernels } from '../../engine/ops/index.js';
 import { Storage, Tensor as TensorClass } from '../../engine/tensor.js';
 import { mm } from '../../engine/ops/index.js';

@@ -22,7 +22,7 @@ describe('browser bundle (dist/pugd.browser.js)', () => {
     // computed name (Dawn, behind a Node check) is not an import of the bundle.
     const esbuild = await import('esbuild');
     const { bundles } = await import('../../esbuild.config.mjs');
-    const cfg = bundles.find((b) => JSON.stringify(b.entryPoints).includes('engine/browser.ts'))!;
+    const cfg = bundles.find((b) => JSON.stringify(b.entryPoints).includes('browser.ts'))!;
     const r = await esbuild.build({ ...cfg, absWorkingDir: fileURLToPath(new URL('../..', import.meta.url)), write: false, metafile: true, logLevel: 'silent' });
     const out = Object.entries(r.metafile!.outputs).find(([k]) => k.endsWith('pugd.browser.js'))!;
     expect(out[1].imports, 'imports of dist/pugd.browser.js').toEqual([]);

@@ -3,7 +3,7 @@
 // everything it allocates, and a run resumed from a mid-epoch checkpoint takes the same steps as an
 // uninterrupted one.
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Generator, memory, models, type Tensor } from '../../engine/index.js';
+import { Generator, memory, models, type Tensor } from '../../index.js';
 import { train, NanLossError, type CheckpointState, type EpochRecord, type RunOutput } from '../../cli/trainer.js';
 import { testBackends, useBackend } from '../harness.js';
 import { BlobLoader, PlainSgd, constantLr } from './loop_fixtures.js';

@@ -2,7 +2,7 @@
 // definition (no pugd code), a file assembled here by hand is read by pugd, every kind of corruption
 // gets an error naming the reason, and module weights round-trip with PyTorch's names.
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Generator, io, models, noGrad, randn, tidy } from '../../engine/index.js';
+import { Generator, io, models, noGrad, randn, tidy } from '../../index.js';
 import { testBackends, useBackend } from '../harness.js';
 
 /** Independent reader: u64 LE length, JSON header, raw little-endian data after it. */

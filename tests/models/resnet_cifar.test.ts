@@ -1,7 +1,7 @@
 // CIFAR ResNets: parameter counts as in He et al. 2016 (ResNet-20 0.27 M, ResNet-56 0.85 M,
 // ResNet-110 1.7 M), PyTorch parameter names, a forward/backward pass that leaks nothing.
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Generator, memory, models, nn, randn, tidy } from '../../engine/index.js';
+import { Generator, memory, models, nn, randn, tidy } from '../../index.js';
 import { testBackends, useBackend } from '../harness.js';
 
 for (const backend of testBackends()) {

@@ -3,7 +3,7 @@
 // CIFAR-stem, pre-activation and wide variants), PyTorch state-dict names, output shapes on each
 // data set's geometry, state-dict round trips and leak-free training steps.
 import { describe, it, beforeAll, expect } from 'vitest';
-import { Generator, memory, models, nn, noGrad, randn, tidy, type Tensor } from '../../engine/index.js';
+import { Generator, memory, models, nn, noGrad, randn, tidy, type Tensor } from '../../index.js';
 import { testBackends, useBackend } from '../harness.js';
 
 // Independent counts from the architecture: a conv k×k in→out without bias has k²·in·out weights;
