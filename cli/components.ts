@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { InputError } from './args.js';
 import type { Batch, Loader, LrSchedule, StepOptimizer } from './trainer.js';
 import type { DatasetName, OptimizerName } from './commands.js';
-import type { RunConfig } from './train.js';
+import type { RunConfig } from './config.js';
 import type { SelectedBackend } from './backend.js';
 
 /** The defaults that depend on the optimizer: lr and weight decay (PyTorch's for Adam/AdamW). */

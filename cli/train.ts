@@ -8,6 +8,7 @@ import { resolve, relative } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { InputError, UsageError, type Parsed } from './args.js';
 import type { DatasetName, OptimizerName } from './commands.js';
+import type { RunConfig } from './config.js';
 import { locateDataset, findDataset } from './data.js';
 import { createModel, checkModelName } from '../models/registry.js';
 import { Generator, globalGenerator } from '../engine/random.js';
@@ -20,31 +21,7 @@ import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
-export interface RunConfig {
-  model: string;
-  width?: number;
-  dataset: DatasetName;
-  data: string;
-  optimizer: OptimizerName;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  labelSmoothing: number;
-  epochs: number;
-  batchSize: number;
-  schedule: 'cosine' | 'step' | 'constant';
-  warmup: number;
-  seed: number;
-  augment: boolean;
-  limitTrain?: number;
-  limitTest?: number;
-  demo: boolean;
-  /** The backend the run trains on (a resumed run keeps it unless --backend is given). */
-  backend?: 'wasm' | 'webgpu';
-  /** Run options that a resumed run keeps unless they are given again. */
-  logSteps: boolean;
-  checkpointEvery: number;
-}
+export type { RunConfig };
 
 /**
  * The demo that `pugd train` / `npm run train` runs with no arguments: sized so the whole run

@@ -1,0 +1,31 @@
+// A run's configuration, read by the training command (cli/train.ts) and by the builders of its parts
+// (cli/components.ts). In a file of its own so that those two do not import each other.
+
+import type { DatasetName, OptimizerName } from './commands.js';
+
+/** Everything that defines a run; saved in config.json and in every checkpoint. */
+export interface RunConfig {
+  model: string;
+  width?: number;
+  dataset: DatasetName;
+  data: string;
+  optimizer: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  labelSmoothing: number;
+  epochs: number;
+  batchSize: number;
+  schedule: 'cosine' | 'step' | 'constant';
+  warmup: number;
+  seed: number;
+  augment: boolean;
+  limitTrain?: number;
+  limitTest?: number;
+  demo: boolean;
+  /** The backend the run trains on (a resumed run keeps it unless --backend is given). */
+  backend?: 'wasm' | 'webgpu';
+  /** Run options that a resumed run keeps unless they are given again. */
+  logSteps: boolean;
+  checkpointEvery: number;
+}
