@@ -190,13 +190,24 @@ export function listCheckpoints(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** The files of the checkpoint whose manifest is `manifest` (those that exist). */
+function checkpointFiles(manifest: string): string[] {
+  const stem = basename(manifest, '.json');
+  // The manifest first: a checkpoint without its manifest is no checkpoint, never a broken one.
+  return [`${stem}.json`, `${stem}.safetensors`, `${stem}.optim.safetensors`].map((f) => join(dirname(manifest), f));
+}
+
+/** Moves a checkpoint (manifest first) into folder `to`, where it still loads but is never found by --resume DIR. */
+export function moveCheckpoint(manifest: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of checkpointFiles(manifest)) if (existsSync(f)) renameSync(f, join(to, basename(f)));
+}
+
 function pruneCheckpoints(dir: string, keep: number): void {
   for (const m of listCheckpoints(dir).slice(Math.max(1, keep))) {
-    const stem = basename(m, '.json');
-    // The manifest first: a checkpoint without its manifest is no checkpoint, never a broken one.
-    for (const f of [`${stem}.json`, `${stem}.safetensors`, `${stem}.optim.safetensors`]) {
+    for (const f of checkpointFiles(m)) {
       try {
-        unlinkSync(join(dir, f));
+        unlinkSync(f);
       } catch {
         // already gone
       }
