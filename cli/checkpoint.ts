@@ -144,8 +144,9 @@ const stemOf = (step: number) => `step-${String(step).padStart(6, '0')}`;
 /** Writes one checkpoint atomically (see the header) and returns its manifest path. */
 export async function saveCheckpoint(s: SaveInput): Promise<string> {
   mkdirSync(s.dir, { recursive: true });
-  // Leftovers of an interrupted write are never part of a checkpoint.
-  for (const f of readdirSync(s.dir)) if (/\.tmp-\d+$/.test(f)) unlinkSync(join(s.dir, f));
+  // Leftovers of an interrupted write of this process are never part of a checkpoint. Other
+  // processes' temporary files are theirs (a killed holder's go when its stale lock is taken over).
+  for (const f of readdirSync(s.dir)) if (f.endsWith(`.tmp-${process.pid}`)) unlinkSync(join(s.dir, f));
   const stem = stemOf(s.step);
   const optTensors: Record<string, SafetensorsInput> = {};
   const optimizer = await splitTensors(s.optimizer, optTensors, 'optimizer');

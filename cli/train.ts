@@ -16,6 +16,7 @@ import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
 import { loadCheckpoint, readManifest, listCheckpoints } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
+import { lockRunFolder } from './runlock.js';
 import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } from './recovery.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
@@ -167,6 +168,8 @@ export async function runTrain(a: Parsed): Promise<number> {
   config.backend = backend.name;
   const data = await openData(config, backend);
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
+  // One writer per run folder, before anything is written there (released at exit, whatever happens).
+  const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
   if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
     const shown = relative(process.cwd(), outDir) || outDir;
     if (listCheckpoints(join(outDir, 'checkpoints')).length) throw new InputError(`--out ${shown} already holds a run; choose another folder, or continue it with --resume ${shown}`);
@@ -276,5 +279,6 @@ export async function runTrain(a: Parsed): Promise<number> {
     process.off('SIGTERM', onSignal);
     await data.close();
     model.dispose();
+    lock.release();
   }
 }
