@@ -144,8 +144,9 @@ const stemOf = (step: number) => `step-${String(step).padStart(6, '0')}`;
 /** Writes one checkpoint atomically (see the header) and returns its manifest path. */
 export async function saveCheckpoint(s: SaveInput): Promise<string> {
   mkdirSync(s.dir, { recursive: true });
-  // Leftovers of an interrupted write are never part of a checkpoint.
-  for (const f of readdirSync(s.dir)) if (/\.tmp-\d+$/.test(f)) unlinkSync(join(s.dir, f));
+  // Leftovers of an interrupted write of this process are never part of a checkpoint. Other
+  // processes' temporary files are theirs (a killed holder's go when its stale lock is taken over).
+  for (const f of readdirSync(s.dir)) if (f.endsWith(`.tmp-${process.pid}`)) unlinkSync(join(s.dir, f));
   const stem = stemOf(s.step);
   const optTensors: Record<string, SafetensorsInput> = {};
   const optimizer = await splitTensors(s.optimizer, optTensors, 'optimizer');
@@ -190,13 +191,24 @@ export function listCheckpoints(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** The files of the checkpoint whose manifest is `manifest` (those that exist). */
+function checkpointFiles(manifest: string): string[] {
+  const stem = basename(manifest, '.json');
+  // The manifest first: a checkpoint without its manifest is no checkpoint, never a broken one.
+  return [`${stem}.json`, `${stem}.safetensors`, `${stem}.optim.safetensors`].map((f) => join(dirname(manifest), f));
+}
+
+/** Moves a checkpoint (manifest first) into folder `to`, where it still loads but is never found by --resume DIR. */
+export function moveCheckpoint(manifest: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of checkpointFiles(manifest)) if (existsSync(f)) renameSync(f, join(to, basename(f)));
+}
+
 function pruneCheckpoints(dir: string, keep: number): void {
   for (const m of listCheckpoints(dir).slice(Math.max(1, keep))) {
-    const stem = basename(m, '.json');
-    // The manifest first: a checkpoint without its manifest is no checkpoint, never a broken one.
-    for (const f of [`${stem}.json`, `${stem}.safetensors`, `${stem}.optim.safetensors`]) {
+    for (const f of checkpointFiles(m)) {
       try {
-        unlinkSync(join(dir, f));
+        unlinkSync(f);
       } catch {
         // already gone
       }

@@ -35,10 +35,12 @@ export const trainSpec: CommandSpec = {
     { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 100, help: 'images per step', group: 'Optimization' },
     { name: 'schedule', type: 'choice', choices: SCHEDULES, default: 'cosine', help: 'learning-rate schedule per epoch: cosine annealing to 0 (the PUGD reference), step (×0.1 at 50% and 75% of the epochs) or constant', group: 'Optimization' },
     { name: 'warmup', type: 'int', min: 0, default: 0, metavar: 'EPOCHS', help: 'linear warm-up from 0 over this many epochs (per step), then the schedule', group: 'Optimization' },
+    { name: 'max-loss-ratio', type: 'number', min: 0, default: 10, metavar: 'R', help: 'stop as diverged when the mean loss since the last read exceeds R × max(its running level, 1); the running level is a moving average of the per-step loss (weight 0.1 per step); 0: only a NaN/Inf loss stops', group: 'Optimization' },
+    { name: 'max-weight-norm', type: 'number', min: 0, default: 1e5, metavar: 'N', help: 'stop as diverged when the L2 norm of all the weights exceeds N (0: no bound)', group: 'Optimization' },
     { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'seed for the weights, shuffling and augmentation (same seed + backend = same run, bit for bit)', group: 'Optimization' },
     backendOpt,
     { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder for metrics.jsonl, curves.svg, summary.json, checkpoints/ and model.safetensors (default runs/<model>-<dataset>-<optimizer>-<time>)', group: 'Run' },
-    { name: 'resume', type: 'string', metavar: 'CKPT', help: 'continue a run from a checkpoint (its step-*.json, its .safetensors, or the run folder for its newest); the run\'s settings come from the checkpoint', group: 'Run' },
+    { name: 'resume', type: 'string', metavar: 'CKPT', help: 'continue a run from a checkpoint (its step-*.json, its .safetensors, or the run folder for its newest); the run\'s settings come from the checkpoint, except --epochs, --lr, --schedule, --warmup, --max-loss-ratio, --max-weight-norm and the Run options given beside it (a change is recorded in the manifest and metrics.jsonl)', group: 'Run' },
     { name: 'checkpoint-every', type: 'int', min: 0, default: 0, metavar: 'STEPS', help: 'also checkpoint every STEPS steps inside an epoch (0: at the end of each epoch only)', group: 'Run' },
     { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl', group: 'Run' },
     jsonOpt,
@@ -50,7 +52,8 @@ export const trainSpec: CommandSpec = {
     '  pugd train --dataset tiny-imagenet --data ~/data/tiny-imagenet-200 --model resnet18',
     '  pugd train --dataset imagefolder --data ~/photos --model resnet18 --optimizer sgd',
     '  pugd train --resume runs/resnet20-cifar10-pugd-20250101-120000',
-    'Exit codes: 0 done, 1 training failed (NaN loss, device lost), 2 bad arguments or missing data, 130 interrupted (a checkpoint was written).',
+    '  pugd train --resume runs/resnet20-cifar10-pugd-20250101-120000/checkpoints/step-000300.json --lr 0.01',
+    'Exit codes: 0 done, 1 training failed (diverged: NaN or runaway loss or weights, device lost), 2 bad arguments or missing data, 130 interrupted (a checkpoint was written).',
   ].join('\n'),
 };
 

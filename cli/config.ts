@@ -2,6 +2,7 @@
 // (cli/components.ts). In a file of its own so that those two do not import each other.
 
 import type { DatasetName, OptimizerName } from './commands.js';
+import type { RunChange } from './recovery.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
 export interface RunConfig {
@@ -28,4 +29,9 @@ export interface RunConfig {
   /** Run options that a resumed run keeps unless they are given again. */
   logSteps: boolean;
   checkpointEvery: number;
+  /** Divergence guard (trainer.ts DivergenceGuard); older checkpoints lack them: the defaults. */
+  maxLossRatio?: number;
+  maxWeightNorm?: number;
+  /** Explicit changes made when resuming (--lr, --schedule, … beside --resume). */
+  changes?: RunChange[];
 }

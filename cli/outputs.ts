@@ -10,7 +10,7 @@ import type { Module } from '../engine/nn/module.js';
 import { saveSafetensors } from '../engine/io/state.js';
 import { globalGenerator } from '../engine/random.js';
 import { plotSvg } from './plot.js';
-import { saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { saveCheckpoint, writeFileAtomic, moveCheckpoint } from './checkpoint.js';
 import type { CheckpointState, EpochRecord, RunOutput } from './trainer.js';
 
 export interface FileOutputOptions {
@@ -27,6 +27,8 @@ export interface FileOutputOptions {
   scheduler: () => unknown;
   /** Restart point: cut the logs back to this step and epoch. */
   resumedAt?: { step: number; epoch: number };
+  /** Settings changed on this resume: recorded in the first epoch line written after it. */
+  change?: object;
   keepCheckpoints?: number;
 }
 
@@ -41,6 +43,7 @@ export class FileOutput implements RunOutput {
     this.plotPath = join(o.dir, 'curves.svg');
     this.stepsPath = join(o.dir, 'steps.jsonl');
     this.checkpointDir = join(o.dir, 'checkpoints');
+    this.changeToRecord = o.change;
     writeFileAtomic(join(o.dir, 'config.json'), `${JSON.stringify(o.config, null, 2)}\n`);
     if (o.resumedAt) {
       cutLines(this.metricsPath, (r) => Number(r.epoch) <= o.resumedAt!.epoch);
@@ -59,8 +62,11 @@ export class FileOutput implements RunOutput {
     if (this.o.logSteps) appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss })}\n`);
   }
 
+  private changeToRecord: object | undefined;
+
   epochDone(rec: EpochRecord, history: readonly EpochRecord[]): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(rec)}\n`);
+    appendFileSync(this.metricsPath, `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`);
+    this.changeToRecord = undefined;
     writeFileAtomic(this.plotPath, plotSvg(history.map((h) => ({ epoch: h.epoch, trainLoss: h.train_loss, trainAcc: h.train_acc, testLoss: h.test_loss, testAcc: h.test_acc })), this.o.title));
     const test = rec.test_acc !== undefined ? ` · test loss ${rec.test_loss!.toFixed(4)} acc ${(100 * rec.test_acc).toFixed(2)}%` : '';
     this.o.log(
@@ -84,11 +90,18 @@ export class FileOutput implements RunOutput {
       scheduler: this.o.scheduler(),
       rng: { global: globalGenerator.getState() },
       loader: c.loader,
-      extra: { history: c.history, partial: c.partial },
+      extra: { history: c.history, partial: c.partial, lossLevel: c.lossLevel },
       keep: this.o.keepCheckpoints ?? 2,
     });
     this.o.json?.({ event: 'checkpoint', path, epoch: c.epoch, step: c.step });
     return path;
+  }
+
+  /** Moves checkpoints of a diverged stretch to checkpoints/diverged/ (kept for inspection, never resumed). */
+  discard(checkpoints: string[]): string {
+    const to = join(this.checkpointDir, 'diverged');
+    for (const m of checkpoints) moveCheckpoint(m, to);
+    return to;
   }
 
   /** The final weights as model.safetensors, and summary.json. */

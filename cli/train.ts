@@ -1,10 +1,10 @@
 // `pugd train`: turns the parsed flags (or a checkpoint's settings on --resume) into a run config,
 // finds the data, builds the model, optimizer, schedule and loaders, runs the loop with progress,
 // and leaves metrics, plot, checkpoints and the final weights in --out. With no --dataset it runs
-// the demo (see DEMO below). Usage mistakes are UsageError/InputError (exit 2); a NaN loss exits 1
-// with the last good checkpoint named; Ctrl-C checkpoints and exits 130.
+// the demo (see DEMO below). Usage mistakes are UsageError/InputError (exit 2); divergence exits 1
+// naming the last sane checkpoint and a command that continues from it; Ctrl-C checkpoints and exits 130.
 
-import { resolve, relative } from 'node:path';
+import { resolve, relative, join } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { InputError, UsageError, type Parsed } from './args.js';
 import type { DatasetName, OptimizerName } from './commands.js';
@@ -15,8 +15,10 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint, readManifest } from './checkpoint.js';
-import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
+import { loadCheckpoint, readManifest, listCheckpoints } from './checkpoint.js';
+import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
+import { lockRunFolder } from './runlock.js';
+import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } from './recovery.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
 
@@ -38,7 +40,7 @@ export const DEMO: Record<'cifar10' | 'mnist', Preset> = {
 };
 
 // Settings a resumed run takes from its checkpoint; only these may be given beside --resume.
-const RESUME_OVERRIDABLE = new Set(['resume', 'out', 'backend', 'json', 'data', 'epochs', 'log-steps', 'checkpoint-every']);
+const RESUME_OVERRIDABLE = new Set(['resume', 'out', 'backend', 'json', 'data', 'epochs', 'log-steps', 'checkpoint-every', ...Object.keys(RESUME_CHANGES)]);
 
 function configFromFlags(a: Parsed): RunConfig {
   const v = a.values;
@@ -81,6 +83,8 @@ function configFromFlags(a: Parsed): RunConfig {
     demo,
     logSteps: Boolean(v['log-steps']),
     checkpointEvery: Number(v['checkpoint-every'] ?? 0),
+    maxLossRatio: Number(v['max-loss-ratio'] ?? DEFAULT_GUARD.maxLossRatio),
+    maxWeightNorm: Number(v['max-weight-norm'] ?? DEFAULT_GUARD.maxWeightNorm),
   };
 }
 
@@ -98,6 +102,7 @@ export async function runTrain(a: Parsed): Promise<number> {
   // 1. The run's settings: from the flags, or from the checkpoint being resumed.
   let config: RunConfig;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
+  let change: RunChange | null = null;
   let backend: SelectedBackend;
   const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`));
   if (a.values.resume !== undefined) {
@@ -125,6 +130,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     if (resumed.manifest.epoch >= config.epochs) {
       throw new UsageError(`the checkpoint has already trained ${resumed.manifest.epoch} of ${config.epochs} epochs; give a larger --epochs to train further`);
     }
+    change = applyResumeChanges(config as unknown as Record<string, unknown>, a, { step: resumed.manifest.step, epoch: resumed.manifest.epoch, checkpoint: resumed.manifestPath });
   } else {
     config = configFromFlags(a);
     backend = await pickBackend(a.values.backend as 'auto');
@@ -134,8 +140,13 @@ export async function runTrain(a: Parsed): Promise<number> {
   config.backend = backend.name;
   const data = await openData(config, backend);
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
+  // One writer per run folder, before anything is written there (released at exit, whatever happens).
+  const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
   if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
-    throw new InputError(`--out ${relative(process.cwd(), outDir) || outDir} already holds a run; choose another folder, or continue it with --resume ${relative(process.cwd(), outDir) || outDir}`);
+    const shown = relative(process.cwd(), outDir) || outDir;
+    if (listCheckpoints(join(outDir, 'checkpoints')).length) throw new InputError(`--out ${shown} already holds a run; choose another folder, or continue it with --resume ${shown}`);
+    // A run that stopped before its first (sane) checkpoint left nothing to continue: start afresh.
+    process.stderr.write(`pugd: note: --out ${shown} holds a run that stopped before writing a checkpoint; starting it afresh there (its logs are replaced)\n`);
   }
   globalGenerator.seed(config.seed);
   const model = createModel(config.model, { numClasses: data.numClasses, inChannels: data.imageShape[0], imageSize: data.imageShape[1], width: config.width, generator: new Generator(config.seed) });
@@ -149,7 +160,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     if (rng?.global) globalGenerator.setState(rng.global);
     resumePoint = {
       epoch: m.epoch, step: m.step, batchInEpoch: m.batchInEpoch, optimizer: resumed.optimizer, loader: m.loader,
-      history: (m.extra.history as EpochRecord[]) ?? [], partial: m.extra.partial as ResumePoint['partial'], where: resumed.manifestPath,
+      history: (m.extra.history as EpochRecord[]) ?? [], partial: m.extra.partial as ResumePoint['partial'], lossLevel: m.extra.lossLevel as number | null | undefined, where: resumed.manifestPath,
     };
   }
 
@@ -163,6 +174,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     logSteps: config.logSteps,
     scheduler: () => schedule.describe(),
     resumedAt: resumePoint ? { step: resumePoint.step, epoch: resumePoint.history.length } : undefined,
+    change: change ?? undefined,
   });
 
   const rel = relative(process.cwd(), outDir) || '.';
@@ -173,6 +185,7 @@ export async function runTrain(a: Parsed): Promise<number> {
       `from ${data.source}; ${config.optimizer} lr ${config.lr} momentum ${config.momentum} wd ${config.weightDecay}, ${config.schedule}${config.warmup ? ` + ${config.warmup} warm-up epochs` : ''}, ` +
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );
+  if (change) out(`changed on resume: ${Object.entries(change.set).map(([k, v]) => `${k} ${String(v.from)} → ${String(v.to)}`).join(', ')} (recorded in the checkpoints' config.changes and metrics.jsonl)`);
   emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
 
   let stopRequested = false;
@@ -195,6 +208,7 @@ export async function runTrain(a: Parsed): Promise<number> {
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stopRequested,
+      guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
     });
     const last = r.history[r.history.length - 1];
     const best = r.history.reduce<EpochRecord | null>((b, h) => (h.test_acc !== undefined && (!b || h.test_acc > b.test_acc!) ? h : b), null);
@@ -225,8 +239,10 @@ export async function runTrain(a: Parsed): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof NanLossError) {
-      process.stderr.write(`pugd: error: ${e.message}\n`);
-      emit?.({ event: 'error', error: e.message });
+      const advice = divergenceAdvice(a, config.lr, e.lastGood);
+      const msg = `${e.message.replace(/\.\s*$/, '')}. ${e.lastGood ? 'Continue from it with a lower learning rate' : 'Start again with a lower learning rate'}: ${advice}`;
+      process.stderr.write(`pugd: error: ${msg}\n`);
+      emit?.({ event: 'error', error: msg, last_good_checkpoint: e.lastGood, advice });
       return 1;
     }
     throw e;
@@ -235,5 +251,6 @@ export async function runTrain(a: Parsed): Promise<number> {
     process.off('SIGTERM', onSignal);
     await data.close();
     model.dispose();
+    lock.release();
   }
 }

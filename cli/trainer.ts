@@ -6,8 +6,11 @@
 //   Loader:        one epoch of (images, labels) batches at a time, with a saveable position.
 // Per step the loss and correct count accumulate on the device; they are read when progress is due
 // (every step on WASM, where a read costs nothing; at the progress interval on WebGPU, so the queue
-// is not drained each step). A NaN/Inf loss stops training with a message naming the epoch and step
-// and leaves the last checkpoint as it was. Outputs (metrics, plot, checkpoints) go through `RunOutput`.
+// is not drained each step). Divergence is caught before it is NaN (see `DivergenceGuard`): at every
+// read the mean loss since the previous read is compared with its running level and the weights' L2
+// norm with a bound. A checkpoint counts as sane only once a later read passed, i.e. its own weights
+// gave a sane loss; on divergence the loop stops naming the newest sane checkpoint and hands the
+// later ones to `RunOutput.discard`. Outputs (metrics, plot, checkpoints) go through `RunOutput`.
 
 import type { Module } from '../engine/nn/module.js';
 import { tensor } from '../engine/create.js';
@@ -79,6 +82,8 @@ export interface RunOutput {
   stepDone?(step: number, epoch: number, loss: number): void;
   /** Writes a checkpoint; returns a description of where (for messages). */
   checkpoint?(c: CheckpointState): Promise<string>;
+  /** Checkpoints written after the last sane one when training diverged; returns where they went. */
+  discard?(checkpoints: string[]): string;
   log(line: string): void;
 }
 
@@ -91,6 +96,8 @@ export interface CheckpointState {
   history: EpochRecord[];
   /** Running sums of the unfinished epoch, so a mid-epoch resume reports the same epoch figures. */
   partial: { loss: number; correct: number; images: number; time: number };
+  /** The divergence guard's running loss level (null before the first read). */
+  lossLevel: number | null;
 }
 
 export interface ResumePoint {
@@ -101,8 +108,21 @@ export interface ResumePoint {
   loader: unknown;
   history: EpochRecord[];
   partial?: CheckpointState['partial'];
+  lossLevel?: number | null;
   where: string;
 }
+
+/**
+ * When training counts as diverged (besides a NaN/Inf loss or weights): the mean loss of the steps
+ * since the previous read above `maxLossRatio` × max(running level, 1), where the running level is an
+ * exponential moving average of the per-step loss (weight 0.1 per step); or the L2 norm of all
+ * parameters above `maxWeightNorm`. 0 turns a test off.
+ */
+export interface DivergenceGuard {
+  maxLossRatio: number;
+  maxWeightNorm: number;
+}
+export const DEFAULT_GUARD: DivergenceGuard = { maxLossRatio: 10, maxWeightNorm: 1e5 };
 
 export interface TrainerOptions {
   model: Module;
@@ -121,10 +141,13 @@ export interface TrainerOptions {
   resume?: ResumePoint;
   /** Stops cleanly (checkpoint, then return) when it turns true: SIGINT/SIGTERM. */
   shouldStop?: () => boolean;
+  /** Divergence detection (default DEFAULT_GUARD). */
+  guard?: DivergenceGuard;
 }
 
+/** Training diverged (a non-finite or runaway loss, runaway weights); names the newest sane checkpoint. */
 export class NanLossError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly lastGood: string | null = null, readonly step = 0) {
     super(message);
     this.name = 'NanLossError';
   }
@@ -201,8 +224,27 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   const runStart = performance.now();
   const elapsedBefore = history.length ? history[history.length - 1].elapsed_s : 0;
   let lastCheckpoint: string | null = o.resume?.where ?? null;
+  // The newest checkpoint whose weights gave a sane loss, and the one written since (not yet vouched
+  // for by a later read). A resumed checkpoint was chosen by the user: it counts as sane.
+  let saneCheckpoint: string | null = lastCheckpoint;
+  let pending: { path: string; step: number } | null = null;
+  const guard = o.guard ?? DEFAULT_GUARD;
+  let lossLevel: number | null = o.resume?.lossLevel ?? null;
+  const params = model.parameters();
   let stopped = false;
   model.train();
+
+  /** Stops training: the message, the newest sane checkpoint, and the later ones discarded. */
+  const diverged = (what: string, where: string): never => {
+    o.progress?.end();
+    let moved = '';
+    if (pending && output.discard) {
+      moved = ` (${pending.path} was written after it from weights that did not train sanely; moved to ${output.discard([pending.path])})`;
+      pending = null;
+    }
+    const good = saneCheckpoint ? `the last checkpoint whose loss was sane is ${saneCheckpoint}${moved}` : 'no sane checkpoint was written before';
+    throw new NanLossError(`training diverged in ${where}: ${what}; ${good}`, saneCheckpoint, step);
+  };
 
   for (let epoch = startEpoch; epoch < epochs && !stopped; epoch++) {
     const partial = epoch === startEpoch && startBatch > 0 ? o.resume?.partial : undefined;
@@ -216,19 +258,38 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     let lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
     o.progress?.start(`epoch ${epoch + 1}/${epochs}`, loader.batchesPerEpoch, batch, images);
 
+    // The sums at the previous read, for the mean loss of the steps in between.
+    let read = { step, loss: partial?.loss ?? 0, images };
+    /** The divergence tests at the current step (once per step); a pass vouches for `pending`. */
+    const guardNow = async () => {
+      if (read.step === step) return;
+      const ls = await lossSum.item();
+      const where = `epoch ${epoch + 1} between step ${lastGood.step} and step ${step}`;
+      if (!Number.isFinite(ls)) diverged(`the training loss became ${ls} (lr ${lr.toPrecision(3)})`, where);
+      const mean = (ls - read.loss) / Math.max(1, images - read.images);
+      const n = step - read.step;
+      if (guard.maxLossRatio > 0 && lossLevel !== null && mean > guard.maxLossRatio * Math.max(lossLevel, 1)) {
+        diverged(`the loss rose to ${mean.toPrecision(3)}, more than ${guard.maxLossRatio}× its running level ${lossLevel.toPrecision(3)} (lr ${lr.toPrecision(3)}; --max-loss-ratio)`, where);
+      }
+      if (guard.maxWeightNorm > 0) {
+        const sq = keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b)))));
+        const norm = Math.sqrt(await sq.item());
+        sq.dispose();
+        if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${norm.toPrecision(3)}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
+      }
+      lossLevel = lossLevel === null ? mean : lossLevel * 0.9 ** n + mean * (1 - 0.9 ** n);
+      read = { step, loss: ls, images };
+      lastGood = { step, batch };
+      if (pending && pending.step < step) {
+        saneCheckpoint = pending.path;
+        pending = null;
+      }
+    };
+
     const checkNumbers = async (force: boolean) => {
       if (!force && !o.progress?.due() && !readEvery) return;
-      const ls = await lossSum.item();
-      if (!Number.isFinite(ls)) {
-        o.progress?.end();
-        throw new NanLossError(
-          `the training loss became ${ls} in epoch ${epoch + 1} between step ${lastGood.step} and step ${step} (lr ${lr.toPrecision(3)}); ` +
-            `training stopped${lastCheckpoint ? `, the last good checkpoint is ${lastCheckpoint}` : ' before any checkpoint was written'}. ` +
-            'Try a lower --lr, more --warmup or a smaller --batch-size.',
-        );
-      }
-      lastGood = { step, batch };
-      o.progress?.update({ batch, images, loss: ls / Math.max(1, images), acc: (await correct.item()) / Math.max(1, images) }, force);
+      await guardNow();
+      o.progress?.update({ batch, images, loss: read.loss / Math.max(1, images), acc: (await correct.item()) / Math.max(1, images) }, force);
     };
 
     // Errors inside a step (a non-finite loss the optimizer refused, a lost device) stop training
@@ -237,30 +298,27 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       try {
         await fn();
       } catch (e) {
-        const msg = (e as Error).message;
+        const msg = (e as Error).message.replace(/\.\s*$/, '');
         const where = `epoch ${epoch + 1}, step ${step + 1}`;
-        const good = lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written yet';
+        if (/not finite|NaN|Inf/.test(msg)) diverged(msg, where);
         o.progress?.end();
-        if (/not finite|NaN|Inf/.test(msg)) {
-          throw new NanLossError(`training stopped in ${where}: ${msg.replace(/\.\s*$/, '')}; ${good}. Try a lower --lr, more --warmup or a smaller --batch-size.`);
-        }
-        throw new Error(`training stopped in ${where}: ${msg.replace(/\.\s*$/, '')}; ${good}`);
+        const good = saneCheckpoint ? `the last good checkpoint is ${saneCheckpoint}` : 'no checkpoint was written yet';
+        throw new Error(`training stopped in ${where}: ${msg}; ${good}`);
       }
     };
 
     const writeCheckpoint = async (epochDone: boolean) => {
       if (!output.checkpoint) return;
+      // Never checkpoint a diverged model: the tests run first (a no-op if this step was read).
+      await guardNow();
       const ls = await lossSum.item();
-      if (!Number.isFinite(ls)) return; // never checkpoint a diverged model
       try {
-        lastCheckpoint = await writeOne(ls, epochDone);
+        const path = await writeOne(ls, epochDone);
+        pending = { path, step };
+        lastCheckpoint = path;
       } catch (e) {
         if ((e as Error).name !== 'NonFiniteWeightsError') throw e;
-        o.progress?.end();
-        throw new NanLossError(
-          `training stopped in epoch ${epoch + 1} after step ${step}: the weights are no longer finite (${(e as Error).message}), so no checkpoint was written; ` +
-            `${lastCheckpoint ? `the last good checkpoint is ${lastCheckpoint}` : 'no checkpoint was written before'}. Try a lower --lr, more --warmup or a smaller --batch-size.`,
-        );
+        diverged(`the weights are no longer finite (${(e as Error).message}), so no checkpoint was written`, `epoch ${epoch + 1} after step ${step}`);
       }
     };
     const writeOne = async (ls: number, epochDone: boolean) =>
@@ -272,6 +330,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         loader: loader.state(),
         history: [...history],
         partial: { loss: ls, correct: await correct.item(), images, time: timeBefore + (performance.now() - epochStart) / 1000 },
+        lossLevel,
       });
 
     try {

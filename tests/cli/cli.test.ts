@@ -52,7 +52,7 @@ describe('pugd command line', () => {
       [['train', '--dataset', 'mnist', '--epochs', '2', '--warmup', '2'], /--warmup 2 must be shorter than --epochs 2/],
       [['train', '--resume', '/nonexistent/run'], /--resume: checkpoint '\/nonexistent\/run' does not exist/],
       [['train', '--resume', bad], /--resume: checkpoint .*the manifest is not valid JSON/],
-      [['train', '--resume', bad, '--lr', '0.5'], /--lr cannot be changed when resuming/],
+      [['train', '--resume', bad, '--momentum', '0.5'], /--momentum cannot be changed when resuming/],
       [['eval'], /pugd eval needs --checkpoint CKPT/],
       [['eval', '--checkpoint', empty], /--checkpoint: checkpoint .* holds no checkpoint/],
       [['info', '--backend', 'cuda'], /--backend: 'cuda' is not one of auto, webgpu, wasm/],

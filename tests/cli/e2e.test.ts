@@ -140,17 +140,4 @@ describe('resume', () => {
     const b = readSafetensors(join(cut, 'model.safetensors'));
     for (const k of Object.keys(a)) expect(b[k].values, k).toEqual(a[k].values);
   });
-
-  it('a diverging run stops with exit code 1, names the last good checkpoint, and that checkpoint still loads', () => {
-    const cwd = tmp('nan');
-    const out = join(cwd, 'run');
-    const r = spawnSync(process.execPath, [cli, 'train', ...small, '--limit-train', '64', '--epochs', '2', '--optimizer', 'sgd', '--lr', '1e30', '--checkpoint-every', '1', '--backend', 'wasm', '--out', out], { encoding: 'utf8', cwd, env, timeout: 120_000 });
-    expect(r.status).toBe(1);
-    const last = r.stderr.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^pugd: error: training stopped in epoch 1, step \d+: .*not finite.*the last good checkpoint is .*step-\d+\.json/);
-    const named = /the last good checkpoint is (\S+\.json)/.exec(last)![1];
-    const ev = JSON.parse(run(['eval', '--checkpoint', named, '--limit-test', '32', '--json'], cwd).stdout);
-    expect(ev.images).toBe(32); // it loads and runs (its weights are finite but huge after a step at lr 1e30)
-    expect(existsSync(join(out, 'model.safetensors')), 'no final weights for a failed run').toBe(false);
-  });
 });

@@ -70,8 +70,55 @@ for (const backend of testBackends()) {
       const loader = new BlobLoader(64, 16, 1, { shuffle: false, poison: 40 }); // NaN in batch 3 of epoch 1
       const err = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.1), train: loader, epochs: 2, output: c.out, checkpointEverySteps: 1, readEveryStep: true }).catch((e) => e);
       expect(err).toBeInstanceOf(NanLossError);
-      expect(String(err.message)).toMatch(/loss became NaN in epoch 1 between step 2 and step 3.*last good checkpoint is ckpt@2.*--lr/);
+      // ckpt@2 holds the weights that gave the NaN loss of step 3: the sane one is ckpt@1.
+      expect(String(err.message)).toMatch(/diverged in epoch 1 between step 2 and step 3: the training loss became NaN.*the last checkpoint whose loss was sane is ckpt@1/);
+      expect(err.lastGood).toBe('ckpt@1');
       expect(c.checkpoints.map((k) => k.step)).toEqual([1, 2]);
+      m.dispose();
+    });
+
+    it('a loss far above its running level stops training before it is NaN, naming the newest checkpoint whose weights trained sanely', async () => {
+      const m = model(3);
+      const c = collector();
+      const discarded: string[][] = [];
+      // Sane for 4 steps, then a learning rate that blows the loss up.
+      const schedule = { lrAt: (_e: number, b: number) => (b < 4 ? 0.05 : 40), describe: () => ({}) };
+      const err = await train({
+        model: m, optimizer: new PlainSgd(m.parameters()), schedule, train: new BlobLoader(160, 16, 1, { shuffle: false }), epochs: 1,
+        output: { ...c.out, discard: (p) => { discarded.push(p); return 'elsewhere'; } }, checkpointEverySteps: 1, readEveryStep: true, guard: { maxLossRatio: 3, maxWeightNorm: 0 },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(NanLossError);
+      // The float64 reference of the rule on the per-step losses the loop reported.
+      const losses = c.steps.map(([, l]) => l);
+      let level = losses[0];
+      let at = -1;
+      for (let i = 1; i < losses.length; i++) {
+        if (losses[i] > 3 * Math.max(level, 1)) { at = i + 1; break; }
+        level = 0.9 * level + 0.1 * losses[i];
+      }
+      expect(at).toBeGreaterThan(5);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(err.step).toBe(at);
+      expect(c.steps.length).toBe(at);
+      expect(err.message).toContain(`the loss rose to ${losses[at - 1].toPrecision(3)}, more than 3× its running level ${level.toPrecision(3)}`);
+      expect(err.lastGood).toBe(`ckpt@${at - 2}`);
+      expect(discarded).toEqual([[`ckpt@${at - 1}`]]);
+      m.dispose();
+    });
+
+    it('weights beyond the norm bound stop training at the step that took them there', async () => {
+      const m = model(4);
+      const norm = async () => { let s = 0; for (const p of m.parameters()) for (const v of await p.toArray()) s += v * v; return Math.sqrt(s); };
+      const n0 = await norm();
+      const c = collector();
+      const err = await train({ model: m, optimizer: new PlainSgd(m.parameters()), schedule: constantLr(0.5), train: new BlobLoader(64, 16), epochs: 1, output: c.out, readEveryStep: true, guard: { maxLossRatio: 0, maxWeightNorm: n0 * 1.0001 } }).catch((e) => e);
+      expect(err).toBeInstanceOf(NanLossError);
+      const n1 = await norm();
+      expect(n1).toBeGreaterThan(n0 * 1.0001);
+      expect(err.step).toBe(1);
+      expect(err.message).toContain(`the weights' L2 norm reached ${n1.toPrecision(3)}, above the bound ${n0 * 1.0001}`);
+      expect(err.lastGood).toBe(null);
+      expect(c.checkpoints.length).toBe(0);
       m.dispose();
     });
 
