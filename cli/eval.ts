@@ -15,6 +15,11 @@ import { openData } from './components.js';
 import type { RunConfig } from './train.js';
 import type { DatasetName } from './commands.js';
 
+/** The settings of the run a --checkpoint / --resume argument belongs to (its manifest's config). */
+export function trainedConfig(arg: string): Partial<RunConfig> {
+  return readManifest(arg).manifest.config as Partial<RunConfig>;
+}
+
 export async function runEval(a: Parsed): Promise<number> {
   const json = Boolean(a.values.json);
   if (a.values.checkpoint === undefined) throw new UsageError('pugd eval needs --checkpoint CKPT (a step-*.json, its .safetensors, or a run folder)');

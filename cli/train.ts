@@ -18,6 +18,7 @@ import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
+import { StopOnSignal } from './stop.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
 export interface RunConfig {
@@ -118,6 +119,16 @@ export async function runTrain(a: Parsed): Promise<number> {
   const out = json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
   const emit = json ? (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`) : undefined;
 
+  // 0. Ctrl-C / SIGTERM, from the start (before any --json line): see StopOnSignal.
+  const stop = new StopOnSignal(emit);
+  try {
+    return await trainWithStop(a, json, out, emit, stop);
+  } finally {
+    stop.uninstall();
+  }
+}
+
+async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => void, emit: ((o: Record<string, unknown>) => void) | undefined, stop: StopOnSignal): Promise<number> {
   // 1. The run's settings: from the flags, or from the checkpoint being resumed.
   let config: RunConfig;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
@@ -176,6 +187,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     };
   }
 
+  if (stop.requested) return stop.beforeTraining(data, model);
   const output = new FileOutput({
     dir: outDir,
     model,
@@ -198,14 +210,7 @@ export async function runTrain(a: Parsed): Promise<number> {
   );
   emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
 
-  let stopRequested = false;
-  const onSignal = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\npugd: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stop.watch(output, resumed?.manifestPath ?? null);
 
   const tty = !json && Boolean(process.stderr.isTTY);
   const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: process.stderr.columns ?? 100 });
@@ -217,7 +222,7 @@ export async function runTrain(a: Parsed): Promise<number> {
       readEveryStep: config.logSteps,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
-      shouldStop: () => stopRequested,
+      shouldStop: () => stop.requested,
     });
     const last = r.history[r.history.length - 1];
     const best = r.history.reduce<EpochRecord | null>((b, h) => (h.test_acc !== undefined && (!b || h.test_acc > b.test_acc!) ? h : b), null);
@@ -254,8 +259,6 @@ export async function runTrain(a: Parsed): Promise<number> {
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await data.close();
     model.dispose();
   }
