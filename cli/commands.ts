@@ -56,13 +56,14 @@ export const trainSpec: CommandSpec = {
 
 export const evalSpec: CommandSpec = {
   name: 'eval',
-  summary: 'Evaluate a checkpoint on the test split of its data set: loss and accuracy.',
+  summary: 'Evaluate a checkpoint or a run\'s final weights on the test split of its data set (the images the run tested on, unless told otherwise; a note says when the set differs): loss and accuracy.',
   usage: 'pugd eval --checkpoint CKPT [--data PATH] [options]',
   options: [
-    { name: 'checkpoint', type: 'string', metavar: 'CKPT', help: 'a checkpoint (step-*.json, its .safetensors, or a run folder for its newest)', group: 'Input' },
+    { name: 'checkpoint', type: 'string', metavar: 'CKPT', help: 'a checkpoint (step-*.json, its .safetensors, or a run folder for its newest), or a run\'s final model.safetensors', group: 'Input' },
     { name: 'dataset', type: 'choice', choices: DATASETS, help: 'data set (default: the one the checkpoint was trained on)', group: 'Input' },
     { name: 'data', type: 'string', metavar: 'PATH', help: 'where the data set is (default: as in training, else $PUGD_DATA or ../shared/datasets)', group: 'Input' },
-    { name: 'limit-test', type: 'int', min: 1, metavar: 'N', help: 'evaluate on only the first N test images', group: 'Input' },
+    { name: 'limit-test', type: 'int', min: 1, metavar: 'N', help: 'evaluate on only the first N test images (default: as many as the run tested on, its --limit-test)', group: 'Input' },
+    { name: 'all-test', type: 'flag', help: 'evaluate on the whole test split, even where the run used --limit-test', group: 'Input' },
     { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 200, help: 'images per forward pass', group: 'Input' },
     backendOpt,
     jsonOpt,
