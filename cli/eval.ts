@@ -13,7 +13,7 @@ import { loadSafetensors } from '../engine/io/state.js';
 import { evaluate } from './trainer.js';
 import { Progress } from './progress.js';
 import { selectBackend } from './backend.js';
-import { openData } from './components.js';
+import { openData, describeSkipped } from './components.js';
 import type { RunConfig } from './train.js';
 import type { DatasetName } from './commands.js';
 
@@ -99,8 +99,10 @@ export async function runEval(a: Parsed): Promise<number> {
   // The run's test subset unless told otherwise (--limit-test N, --all-test, or another data set).
   if (a.given.has('all-test') && a.given.has('limit-test')) throw new UsageError('--all-test and --limit-test exclude each other');
   const limitTest = a.given.has('limit-test') ? Number(a.values['limit-test']) : a.values['all-test'] || dataset !== trained.dataset ? undefined : trained.limitTest;
-  const config: RunConfig = { ...trained, dataset, data, limitTest, limitTrain: 1, batchSize: Number(a.values['batch-size']) };
+  const skipBadImages = Boolean(a.values['skip-bad-images']) || trained.skipBadImages;
+  const config: RunConfig = { ...trained, dataset, data, limitTest, limitTrain: 1, batchSize: Number(a.values['batch-size']), skipBadImages };
   const d = await openData(config, backend, { testOnly: true });
+  for (const line of describeSkipped(d.skipped)) say?.(line);
   if (!d.test) throw new InputError(`${dataset} at ${data} has no test split`);
   const model = createModel(trained.model, { numClasses: d.numClasses, inChannels: d.imageShape[0], imageSize: d.imageShape[1], width: trained.width, generator: new Generator(0) });
   try {
@@ -114,6 +116,7 @@ export async function runEval(a: Parsed): Promise<number> {
     const res = {
       checkpoint: weights.path, model: trained.model, dataset, data, epoch: weights.epoch, step: weights.step, images: r.images, test_loss: r.loss, test_acc: r.acc,
       images_per_s: r.images / Math.max(r.time, 1e-9), backend: backend.name, same_test_set: !differs, run_test_images: trained.testImages ?? null,
+      skipped_images: d.skipped.map((x) => x.name),
     };
     if (json) process.stdout.write(`${JSON.stringify(res)}\n`);
     else {

@@ -17,7 +17,7 @@ import { FileOutput } from './outputs.js';
 import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
-import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
+import { createOptimizer, createSchedule, openData, defaultHyper, describeSkipped } from './components.js';
 import { StopOnSignal } from './stop.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
@@ -42,6 +42,8 @@ export interface RunConfig {
   demo: boolean;
   /** The backend the run trains on (a resumed run keeps it unless --backend is given). */
   backend?: 'wasm' | 'webgpu';
+  /** Leave out images that cannot be read (checked before training), instead of an error. */
+  skipBadImages?: boolean;
   /** Run options that a resumed run keeps unless they are given again. */
   logSteps: boolean;
   checkpointEvery: number;
@@ -103,6 +105,7 @@ function configFromFlags(a: Parsed): RunConfig {
     limitTrain: (v['limit-train'] as number | undefined) ?? preset.limitTrain,
     limitTest: (v['limit-test'] as number | undefined) ?? preset.limitTest,
     demo,
+    ...(v['skip-bad-images'] ? { skipBadImages: true } : {}),
     logSteps: Boolean(v['log-steps']),
     checkpointEvery: Number(v['checkpoint-every'] ?? 0),
   };
@@ -166,7 +169,8 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
 
   // 3. Data, model, optimizer, schedule.
   config.backend = backend.name;
-  const data = await openData(config, backend);
+  const data = await openData(config, backend, { resumed: resumed !== null });
+  for (const line of describeSkipped(data.skipped)) process.stderr.write(`${line}\n`);
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
     throw new InputError(`--out ${relative(process.cwd(), outDir) || outDir} already holds a run; choose another folder, or continue it with --resume ${relative(process.cwd(), outDir) || outDir}`);
@@ -192,7 +196,10 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
     dir: outDir,
     model,
     title: `${config.model} · ${config.dataset} · ${config.optimizer} (lr ${config.lr}, batch ${config.batchSize}) · ${backend.description}`,
-    config: { ...config, numClasses: data.numClasses, imageShape: data.imageShape, trainImages: data.train.numExamples, testImages: data.test?.numExamples ?? 0 } as unknown as Record<string, unknown>,
+    config: {
+      ...config, numClasses: data.numClasses, imageShape: data.imageShape, trainImages: data.train.numExamples, testImages: data.test?.numExamples ?? 0,
+      ...(data.skipped.length ? { skippedImages: data.skipped.map(({ name, split, reason }) => ({ name, split, reason })) } : {}),
+    } as unknown as Record<string, unknown>,
     log: out,
     json: emit,
     logSteps: config.logSteps,
@@ -208,7 +215,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
       `from ${data.source}; ${config.optimizer} lr ${config.lr} momentum ${config.momentum} wd ${config.weightDecay}, ${config.schedule}${config.warmup ? ` + ${config.warmup} warm-up epochs` : ''}, ` +
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );
-  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
+  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null, skipped_images: data.skipped.map((x) => x.name) });
 
   stop.watch(output, resumed?.manifestPath ?? null);
 
