@@ -240,7 +240,7 @@ export function resolveCheckpoint(arg: string): string {
   if (p.endsWith('.json')) return p;
   const m = /^(.*?)(\.optim)?\.safetensors$/.exec(p);
   if (m && existsSync(`${m[1]}.json`)) return `${m[1]}.json`;
-  if (m) throw new Error(`checkpoint '${arg}': no manifest ${basename(m[1])}.json beside it (a bare weights file can be loaded with --init-weights, not resumed)`);
+  if (m) throw new Error(`checkpoint '${arg}': no manifest ${basename(m[1])}.json beside it (a run's final weights have no optimizer state and cannot be resumed: resume the run folder, or evaluate them with pugd eval --checkpoint)`);
   throw new Error(`checkpoint '${arg}': expected a step-*.json manifest, its .safetensors, or a run folder`);
 }
 

@@ -25,6 +25,7 @@ export const trainSpec: CommandSpec = {
     { name: 'data', type: 'string', metavar: 'PATH', help: 'where the data set is: a folder or archive (see the README for each format); default: $PUGD_DATA/<dataset> or ../shared/datasets/<dataset>', group: 'Model and data' },
     { name: 'limit-train', type: 'int', min: 1, metavar: 'N', help: 'use only the first N training images (quick runs)', group: 'Model and data' },
     { name: 'limit-test', type: 'int', min: 1, metavar: 'N', help: 'evaluate on only the first N test images', group: 'Model and data' },
+    { name: 'skip-bad-images', type: 'flag', help: 'leave out images that cannot be read (every image is checked before training starts) and list them, instead of stopping with an error', group: 'Model and data' },
     { name: 'no-augment', type: 'flag', help: 'turn off the training augmentation (random crop with 4-pixel padding and horizontal flip for CIFAR and Tiny ImageNet, crop only for MNIST)', group: 'Model and data' },
     { name: 'optimizer', type: 'choice', choices: OPTIMIZERS, default: 'pugd', help: 'PUGD (two passes per step, unit-norm update), SGD with momentum, SAM, ASAM, Adam, AdamW, UGD (normalised SGD)', group: 'Optimization' },
     { name: 'lr', type: 'number', gt: 0, metavar: 'LR', help: 'peak learning rate (default 0.1; 0.001 for adam/adamw)', group: 'Optimization' },
@@ -59,13 +60,15 @@ export const trainSpec: CommandSpec = {
 
 export const evalSpec: CommandSpec = {
   name: 'eval',
-  summary: 'Evaluate a checkpoint on the test split of its data set: loss and accuracy.',
+  summary: 'Evaluate a checkpoint or a run\'s final weights on the test split of its data set (the images the run tested on, unless told otherwise; a note says when the set differs): loss and accuracy.',
   usage: 'pugd eval --checkpoint CKPT [--data PATH] [options]',
   options: [
-    { name: 'checkpoint', type: 'string', metavar: 'CKPT', help: 'a checkpoint (step-*.json, its .safetensors, or a run folder for its newest)', group: 'Input' },
+    { name: 'checkpoint', type: 'string', metavar: 'CKPT', help: 'a checkpoint (step-*.json, its .safetensors, or a run folder for its newest), or a run\'s final model.safetensors', group: 'Input' },
     { name: 'dataset', type: 'choice', choices: DATASETS, help: 'data set (default: the one the checkpoint was trained on)', group: 'Input' },
     { name: 'data', type: 'string', metavar: 'PATH', help: 'where the data set is (default: as in training, else $PUGD_DATA or ../shared/datasets)', group: 'Input' },
-    { name: 'limit-test', type: 'int', min: 1, metavar: 'N', help: 'evaluate on only the first N test images', group: 'Input' },
+    { name: 'limit-test', type: 'int', min: 1, metavar: 'N', help: 'evaluate on only the first N test images (default: as many as the run tested on, its --limit-test)', group: 'Input' },
+    { name: 'all-test', type: 'flag', help: 'evaluate on the whole test split, even where the run used --limit-test', group: 'Input' },
+    { name: 'skip-bad-images', type: 'flag', help: 'leave out test images that cannot be read and list them (a run trained with it does so too)', group: 'Input' },
     { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 200, help: 'images per forward pass', group: 'Input' },
     backendOpt,
     jsonOpt,

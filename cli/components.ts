@@ -18,6 +18,7 @@ import { CosineAnnealingLR, MultiStepLR } from '../engine/optim/lr_scheduler.js'
 import { DataLoader, cifar10, cifar100, mnist, fashionMnist, tinyImageNet, openTree, ImageDataset, type AugmentOptions, type Batch as LoaderBatch } from '../datasets/index.js';
 import { imageFolderFromTree } from '../datasets/imagefolder.js';
 import { EncodedBuilder, rawStore } from '../datasets/dataset.js';
+import { checkImages, withoutSamples, type BadImage } from '../datasets/validate.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from './args.js';
@@ -119,7 +120,18 @@ export interface OpenedData {
   imageShape: readonly [number, number, number];
   /** Where the data came from, for the log. */
   source: string;
+  /** Images left out because they cannot be read (--skip-bad-images), with the split and the reason. */
+  skipped: (BadImage & { split: string })[];
   close(): Promise<void>;
+}
+
+/** Lines listing the images --skip-bad-images left out (at most `max`, then a count). */
+export function describeSkipped(skipped: OpenedData['skipped'], max = 20): string[] {
+  if (!skipped.length) return [];
+  const lines = [`pugd: --skip-bad-images: left out ${skipped.length} image${skipped.length > 1 ? 's' : ''} that cannot be read:`];
+  for (const s of skipped.slice(0, max)) lines.push(`  ${s.name} (${s.split}): ${s.reason}`);
+  if (skipped.length > max) lines.push(`  … and ${skipped.length - max} more (all are listed in config.json as skippedImages)`);
+  return lines;
 }
 
 /** Per-channel mean and std (of the training sets, as commonly used). */
@@ -250,7 +262,27 @@ class EpochLoader implements Loader {
   }
 }
 
-export async function openData(config: RunConfig, backend: SelectedBackend, opts: { testOnly?: boolean } = {}): Promise<OpenedData> {
+/**
+ * The images of an encoded split checked before any training (datasets/validate.ts): a bad one is an
+ * InputError naming it, or with --skip-bad-images it is left out and listed in `skipped`.
+ */
+function usableImages(ds: ImageDataset, split: string, config: RunConfig, opts: { testOnly?: boolean; resumed?: boolean }, skipped: OpenedData['skipped']): ImageDataset {
+  const c = checkImages(ds);
+  if (!c.bad.length) return ds;
+  const first = `${c.bad[0].name}: ${c.bad[0].reason}`;
+  const more = c.bad.length > 1 ? ` (and ${c.bad.length - 1} more of the ${c.checked} ${split} images)` : '';
+  if (!config.skipBadImages) {
+    const fix = opts.resumed
+      ? 'fix or restore them (a resumed run reads the images it trained on)'
+      : `fix or remove them, or give --skip-bad-images to ${opts.testOnly ? 'evaluate' : 'train on'} the rest`;
+    throw new InputError(`--data ${config.data}: an image cannot be read: ${first}${more}; ${fix}`);
+  }
+  if (c.bad.length === ds.length) throw new InputError(`--data ${config.data}: none of the ${ds.length} ${split} images can be read (${first})`);
+  skipped.push(...c.bad.map((b) => ({ ...b, split })));
+  return withoutSamples(ds, c.bad.map((b) => b.index));
+}
+
+export async function openData(config: RunConfig, backend: SelectedBackend, opts: { testOnly?: boolean; resumed?: boolean } = {}): Promise<OpenedData> {
   void backend;
   let splits: Awaited<ReturnType<typeof readSplits>>;
   try {
@@ -259,8 +291,9 @@ export async function openData(config: RunConfig, backend: SelectedBackend, opts
     if (e instanceof InputError) throw e;
     throw new InputError(`--data ${config.data}: cannot read it as ${config.dataset}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const train = splits.train ? limitDataset(splits.train, config.limitTrain) : null;
-  const test = splits.test ? limitDataset(splits.test, config.limitTest) : null;
+  const skipped: OpenedData['skipped'] = [];
+  const train = splits.train ? usableImages(limitDataset(splits.train, config.limitTrain), 'train', config, opts, skipped) : null;
+  const test = splits.test ? usableImages(limitDataset(splits.test, config.limitTest), 'test', config, opts, skipped) : null;
   const ref = (train ?? test)!;
   const channels = config.dataset === 'mnist' || config.dataset === 'fashion-mnist' ? 1 : 3;
   const first = ref.store.kind === 'raw' ? { height: ref.store.height, width: ref.store.width } : ref.image(0);
@@ -284,6 +317,7 @@ export async function openData(config: RunConfig, backend: SelectedBackend, opts
     numClasses: ref.classes.length,
     imageShape,
     source: splits.layout,
+    skipped,
     async close() {
       for (const l of loaders) l.close();
     },

@@ -26,6 +26,8 @@ export interface RunConfig {
   demo: boolean;
   /** The backend the run trains on (a resumed run keeps it unless --backend is given). */
   backend?: 'wasm' | 'webgpu';
+  /** Leave out images that cannot be read (checked before training), instead of an error. */
+  skipBadImages?: boolean;
   /** Run options that a resumed run keeps unless they are given again. */
   logSteps: boolean;
   checkpointEvery: number;

@@ -6,12 +6,11 @@ import { InputError, UsageError, formatHelp, parseArgs, suggest } from './args.j
 import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
-import { runEval } from './eval.js';
-import { readManifest } from './checkpoint.js';
+import { runEval, trainedConfig } from './eval.js';
 import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
 import '../engine/node.js'; // registers every backend this platform has
-import { ensureSoftwareAdapterEnv } from '../engine/backends/webgpu_node_env.js';
+import { reexecWithSoftwareAdapter } from '../engine/backends/webgpu_node_env.js';
 
 declare const PUGD_VERSION: string | undefined;
 const version = typeof PUGD_VERSION === 'string' ? PUGD_VERSION : '0.1.0';
@@ -43,10 +42,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args.values.json) setBackendLogger(null);
   const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
+  // A resumed or evaluated run uses the backend it trained on unless --backend says otherwise, so the
+  // GPU set-up below follows it too.
+  const which = (ckpt !== undefined && !args.given.has('backend') ? trainedBackend(String(ckpt)) : undefined) ?? args.values.backend;
   // info shows WebGPU even when `auto` would not train on it.
-  const wantsGpu = args.values.backend === 'webgpu' || (args.values.backend === 'auto' && (cmd === 'info' || softwareOnlyReason() === null));
-  if (wantsGpu && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
-    prepareGpuProcess();
+  if (which === 'webgpu' || (which === 'auto' && (cmd === 'info' || softwareOnlyReason() === null))) {
+    // Dawn finds no adapter on a GPU-less Linux box unless SwiftShader's Vulkan driver is on
+    // LD_LIBRARY_PATH when the process starts: this re-runs the command with it set when needed,
+    // passes SIGINT/SIGTERM on to that child and exits with its status.
+    await reexecWithSoftwareAdapter();
   }
   switch (cmd) {
     case 'info': {
@@ -66,30 +70,13 @@ export async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-/**
- * Dawn finds no adapter on a GPU-less Linux box unless SwiftShader's Vulkan driver is on
- * LD_LIBRARY_PATH when the process starts; ensureSoftwareAdapterEnv re-runs this command with it set
- * (and exits with the child's status) when needed. While the child runs, this parent ignores Ctrl-C
- * (the child, in the same process group, gets it and stops cleanly with a checkpoint).
- */
-function prepareGpuProcess(): void {
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', ignore);
+/** The backend the checkpoint (or final weights) being resumed or evaluated trained on, if it says. */
+function trainedBackend(arg: string): 'wasm' | 'webgpu' | undefined {
   try {
-    ensureSoftwareAdapterEnv();
-  } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGTERM', ignore);
-  }
-}
-
-/** Whether the checkpoint being resumed or evaluated trained on WASM (then no GPU set-up is needed). */
-function resumesOnWasm(arg: string): boolean {
-  try {
-    return (readManifest(arg).manifest.config as { backend?: string }).backend === 'wasm';
+    const b = trainedConfig(arg).backend;
+    return b === 'wasm' || b === 'webgpu' ? b : undefined;
   } catch {
-    return false; // the error is reported by `train` itself
+    return undefined; // the error is reported by the command itself
   }
 }
 

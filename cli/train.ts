@@ -20,7 +20,8 @@ import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint 
 import { lockRunFolder } from './runlock.js';
 import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } from './recovery.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
-import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
+import { createOptimizer, createSchedule, openData, defaultHyper, describeSkipped } from './components.js';
+import { StopOnSignal } from './stop.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
 export type { RunConfig };
@@ -81,6 +82,7 @@ function configFromFlags(a: Parsed): RunConfig {
     limitTrain: (v['limit-train'] as number | undefined) ?? preset.limitTrain,
     limitTest: (v['limit-test'] as number | undefined) ?? preset.limitTest,
     demo,
+    ...(v['skip-bad-images'] ? { skipBadImages: true } : {}),
     logSteps: Boolean(v['log-steps']),
     checkpointEvery: Number(v['checkpoint-every'] ?? 0),
     maxLossRatio: Number(v['max-loss-ratio'] ?? DEFAULT_GUARD.maxLossRatio),
@@ -99,6 +101,16 @@ export async function runTrain(a: Parsed): Promise<number> {
   const out = json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
   const emit = json ? (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`) : undefined;
 
+  // 0. Ctrl-C / SIGTERM, from the start (before any --json line): see StopOnSignal.
+  const stop = new StopOnSignal(emit);
+  try {
+    return await trainWithStop(a, json, out, emit, stop);
+  } finally {
+    stop.uninstall();
+  }
+}
+
+async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => void, emit: ((o: Record<string, unknown>) => void) | undefined, stop: StopOnSignal): Promise<number> {
   // 1. The run's settings: from the flags, or from the checkpoint being resumed.
   let config: RunConfig;
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
@@ -138,7 +150,8 @@ export async function runTrain(a: Parsed): Promise<number> {
 
   // 3. Data, model, optimizer, schedule.
   config.backend = backend.name;
-  const data = await openData(config, backend);
+  const data = await openData(config, backend, { resumed: resumed !== null });
+  for (const line of describeSkipped(data.skipped)) process.stderr.write(`${line}\n`);
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   // One writer per run folder, before anything is written there (released at exit, whatever happens).
   const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
@@ -164,11 +177,15 @@ export async function runTrain(a: Parsed): Promise<number> {
     };
   }
 
+  if (stop.requested) return stop.beforeTraining(data, model);
   const output = new FileOutput({
     dir: outDir,
     model,
     title: `${config.model} · ${config.dataset} · ${config.optimizer} (lr ${config.lr}, batch ${config.batchSize}) · ${backend.description}`,
-    config: { ...config, numClasses: data.numClasses, imageShape: data.imageShape, trainImages: data.train.numExamples, testImages: data.test?.numExamples ?? 0 } as unknown as Record<string, unknown>,
+    config: {
+      ...config, numClasses: data.numClasses, imageShape: data.imageShape, trainImages: data.train.numExamples, testImages: data.test?.numExamples ?? 0,
+      ...(data.skipped.length ? { skippedImages: data.skipped.map(({ name, split, reason }) => ({ name, split, reason })) } : {}),
+    } as unknown as Record<string, unknown>,
     log: out,
     json: emit,
     logSteps: config.logSteps,
@@ -186,16 +203,9 @@ export async function runTrain(a: Parsed): Promise<number> {
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );
   if (change) out(`changed on resume: ${Object.entries(change.set).map(([k, v]) => `${k} ${String(v.from)} → ${String(v.to)}`).join(', ')} (recorded in the checkpoints' config.changes and metrics.jsonl)`);
-  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
+  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null, skipped_images: data.skipped.map((x) => x.name) });
 
-  let stopRequested = false;
-  const onSignal = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\npugd: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  stop.watch(output, resumed?.manifestPath ?? null);
 
   const tty = !json && Boolean(process.stderr.isTTY);
   const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: process.stderr.columns ?? 100 });
@@ -207,7 +217,7 @@ export async function runTrain(a: Parsed): Promise<number> {
       readEveryStep: config.logSteps,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
-      shouldStop: () => stopRequested,
+      shouldStop: () => stop.requested,
       guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
     });
     const last = r.history[r.history.length - 1];
@@ -247,8 +257,6 @@ export async function runTrain(a: Parsed): Promise<number> {
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     await data.close();
     model.dispose();
     lock.release();

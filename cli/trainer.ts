@@ -377,6 +377,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         batch++;
         images += n;
         await checkNumbers(false);
+        // A WASM step never waits on anything outside this thread: give signal handlers their turn.
+        await yieldToEventLoop();
         if (o.shouldStop?.()) {
           stopped = true;
           break;
@@ -418,6 +420,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       images = 0;
       timeBefore = 0;
       await writeCheckpoint(true);
+      // A stop asked for during the test pass: the epoch's checkpoint is the one to resume from.
+      if (epoch + 1 < epochs && o.shouldStop?.()) {
+        stopped = true;
+        output.log(`stopped after epoch ${epoch + 1}, step ${step}${lastCheckpoint ? `; resume with --resume ${lastCheckpoint}` : ''}`);
+      }
     } finally {
       lossSum.dispose();
       correct.dispose();
@@ -426,6 +433,11 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     startEpoch = epoch + 1;
   }
   return { history, steps: step, stopped, lastCheckpoint };
+}
+
+/** Lets queued events (signals, timers, I/O) run before the loop goes on. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 function round(v: number): number {

@@ -24,7 +24,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 
 /** Where a usable SwiftShader driver lives. */
 export interface SoftwareAdapter {
@@ -239,7 +240,51 @@ function startedWith(dir: string): boolean {
   return (process.env.LD_LIBRARY_PATH ?? '').split(':').includes(dir);
 }
 
+/** Set in a re-executed child: the PID of the parent that started it. */
 const REEXEC = 'PUGD_SOFTWARE_ADAPTER_REEXEC';
+
+/**
+ * The decision, and the command that re-runs this process with its variables when that is needed; when
+ * not, the variables go into process.env (and a re-run child starts watching its parent).
+ */
+function planReexec(): { d: AdapterEnvDecision; rerun: { file: string; args: string[]; env: NodeJS.ProcessEnv } | null } {
+  const d = prepareSoftwareAdapterEnv(process.env);
+  if (!d.software || !d.adapter || startedWith(d.adapter.dir) || process.env[REEXEC]) {
+    Object.assign(process.env, d.env);
+    watchParent();
+    return { d, rerun: null };
+  }
+  return { d, rerun: { file: process.execPath, args: [...process.execArgv, ...process.argv.slice(1)], env: { ...process.env, ...d.env, [REEXEC]: String(process.pid) } } };
+}
+
+/** The exit status that passes on a child's: its own, or 128 + the number of the signal that killed it. */
+function childStatus(status: number | null, signal: NodeJS.Signals | null): number {
+  return status ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1);
+}
+
+let watchingParent = false;
+
+/**
+ * In a re-executed child: when the parent that started it is gone (killed with SIGKILL, which it cannot
+ * forward), this process sends itself SIGTERM, so it stops as if told to (the CLI finishes its step and
+ * checkpoints) instead of running on as an orphan. Polls the parent PID four times a second; the timer
+ * does not keep the process alive.
+ */
+function watchParent(): void {
+  const parent = Number(process.env[REEXEC]);
+  // Only the direct child watches (a grandchild inherits the variable but has another parent).
+  if (watchingParent || !Number.isInteger(parent) || parent <= 1 || process.ppid !== parent) return;
+  watchingParent = true;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  }, 250);
+  timer.unref();
+}
+
+/** Signals a re-executing parent passes on to its child (the child is in its own session, see below). */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGWINCH'];
 
 /**
  * For CLIs and scripts: makes sure this very process can open the software adapter. When one is needed
@@ -247,21 +292,53 @@ const REEXEC = 'PUGD_SOFTWARE_ADAPTER_REEXEC';
  * flags, same arguments, stdio inherited) with the variables set, and exits with the child's status.
  * Call it first thing, before anything imports `webgpu`. Returns the decision when no re-exec happened.
  *
+ * This synchronous form blocks while the child runs, so a signal sent to this process's PID alone
+ * (`kill PID`) does not reach the child; Ctrl-C in a terminal does (it goes to the whole process group).
+ * Programs that must pass signals on use `reexecWithSoftwareAdapter()`, as the pugd CLI does.
+ *
  * @example
- *   // cli/main.ts
+ *   // a bench script
  *   ensureSoftwareAdapterEnv();
  *   await setBackend('auto');
  */
 export function ensureSoftwareAdapterEnv(): AdapterEnvDecision {
-  const d = prepareSoftwareAdapterEnv(process.env);
-  if (!d.software || !d.adapter || startedWith(d.adapter.dir) || process.env[REEXEC]) {
-    Object.assign(process.env, d.env);
-    return d;
-  }
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: { ...process.env, ...d.env, [REEXEC]: '1' },
-  });
+  const { d, rerun: c } = planReexec();
+  if (!c) return d;
+  const r = spawnSync(c.file, c.args, { stdio: 'inherit', env: c.env });
   if (r.error) throw new Error(`ensureSoftwareAdapterEnv: could not re-run ${process.argv[1]}: ${r.error.message}`);
-  process.exit(r.status ?? (r.signal ? 128 : 1));
+  process.exit(childStatus(r.status, r.signal));
+}
+
+/**
+ * As `ensureSoftwareAdapterEnv()`, but this process stays responsive while the re-executed child runs:
+ * SIGINT, SIGTERM, SIGHUP and SIGWINCH sent to it are passed on to the child, and the child stops
+ * (SIGTERM to itself) when this process dies without passing anything on (SIGKILL), so it never runs
+ * on as an orphan. The child runs in its own session, so a Ctrl-C in the terminal reaches it once, through
+ * this process, and not twice (which the CLI would take as "quit at once"). Resolves with the decision
+ * when no re-exec is needed; otherwise never resolves and exits with the child's status (128 + the
+ * signal number when the child was killed by a signal).
+ *
+ * @example
+ *   // cli/main.ts
+ *   await reexecWithSoftwareAdapter();
+ *   await setBackend('webgpu');
+ */
+export async function reexecWithSoftwareAdapter(): Promise<AdapterEnvDecision> {
+  const { d, rerun: c } = planReexec();
+  if (!c) return d;
+  const child = spawn(c.file, c.args, { stdio: 'inherit', env: c.env, detached: true });
+  const forwarders = FORWARDED_SIGNALS.map((sig) => {
+    const f = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    };
+    process.on(sig, f);
+    return [sig, f] as const;
+  });
+  const end = await new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolveEnd, reject) => {
+    child.once('error', (e) => reject(new Error(`reexecWithSoftwareAdapter: could not re-run ${process.argv[1]}: ${e.message}`)));
+    child.once('exit', (status, signal) => resolveEnd({ status, signal }));
+  }).finally(() => {
+    for (const [sig, f] of forwarders) process.off(sig, f);
+  });
+  process.exit(childStatus(end.status, end.signal));
 }

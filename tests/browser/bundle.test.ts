@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../../dist/', import.meta.url);
-const NODE_ONLY = ['ensureSoftwareAdapterEnv', 'applySoftwareAdapterEnv', 'prepareSoftwareAdapterEnv'];
+const NODE_ONLY = ['ensureSoftwareAdapterEnv', 'reexecWithSoftwareAdapter', 'applySoftwareAdapterEnv', 'prepareSoftwareAdapterEnv'];
 
 describe('browser bundle (dist/pugd.browser.js)', () => {
   it('is what package.json names for the browser condition', () => {
