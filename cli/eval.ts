@@ -48,7 +48,7 @@ export async function runEval(a: Parsed): Promise<number> {
   const model = createModel(trained.model, { numClasses: d.numClasses, inChannels: d.imageShape[0], imageSize: d.imageShape[1], width: trained.width, generator: new Generator(0) });
   try {
     loadSafetensors(model, ck.modelBytes, { source: `checkpoint ${ck.manifestPath}` });
-    const progress = json ? undefined : new Progress({ out: process.stderr, tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns ?? 100 });
+    const progress = json ? undefined : new Progress({ out: process.stderr, tty: Boolean(process.stderr.isTTY), columns: () => process.stderr.columns });
     const r = await evaluate(model, d.test, progress);
     const res = { checkpoint: ck.manifestPath, model: trained.model, dataset, data, epoch: ck.manifest.epoch, step: ck.manifest.step, images: r.images, test_loss: r.loss, test_acc: r.acc, images_per_s: r.images / Math.max(r.time, 1e-9), backend: backend.name };
     if (json) process.stdout.write(`${JSON.stringify(res)}\n`);

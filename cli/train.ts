@@ -208,7 +208,7 @@ export async function runTrain(a: Parsed): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const tty = !json && Boolean(process.stderr.isTTY);
-  const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: process.stderr.columns ?? 100 });
+  const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: () => process.stderr.columns });
   const t0 = performance.now();
   try {
     const r = await train({
