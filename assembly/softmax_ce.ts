@@ -66,3 +66,21 @@ export function softmax_ce_correct(logits: usize, labels: usize, correct: usize,
   }
   store<f32>(correct, <f32>count);
 }
+
+/** idx[n] = the index of the first maximal logit of row n (an argmax over the last axis). */
+export function softmax_ce_argmax(logits: usize, idx: usize, N: i32, C: i32): void {
+  if (threadIndex() != 0) return;
+  for (let n = 0; n < N; n++) {
+    const z = logits + (<usize>(n * C) << 2);
+    let best: f32 = load<f32>(z);
+    let bi = 0;
+    for (let j = 1; j < C; j++) {
+      const v = load<f32>(z + (<usize>j << 2));
+      if (v > best) {
+        best = v;
+        bi = j;
+      }
+    }
+    store<i32>(idx + (<usize>n << 2), bi);
+  }
+}

@@ -111,7 +111,7 @@ export async function runEval(a: Parsed): Promise<number> {
     const differs = testSetDifference(trained, { dataset, data, images });
     if (differs) say?.(`pugd eval: note: this test set differs from the one the run measured (${differs}), so the figures are not comparable with its metrics.jsonl`);
     else if (limitTest !== undefined && !a.given.has('limit-test')) say?.(`pugd eval: testing on the first ${images} test images, as the run did (its --limit-test; --all-test for the whole split)`);
-    const progress = json ? undefined : new Progress({ out: process.stderr, tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns ?? 100 });
+    const progress = json ? undefined : new Progress({ out: process.stderr, tty: Boolean(process.stderr.isTTY), columns: () => process.stderr.columns });
     const r = await evaluate(model, d.test, progress);
     const res = {
       checkpoint: weights.path, model: trained.model, dataset, data, epoch: weights.epoch, step: weights.step, images: r.images, test_loss: r.loss, test_acc: r.acc,

@@ -2,6 +2,8 @@
 // maps failures to exit codes: 2 for usage errors and missing data (one line, naming the option or
 // path and the reason), 1 for failures during the work (NaN loss, device lost), 130 when interrupted.
 
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InputError, UsageError, formatHelp, parseArgs, suggest } from './args.js';
 import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
@@ -84,8 +86,22 @@ function oneLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
-// Run only as the program, not when a test imports main().
-const isEntry = typeof process !== 'undefined' && process.argv[1] !== undefined && /(?:^|[/\\])(cli\.js|main\.ts)$/.test(process.argv[1]);
+/**
+ * Whether this module is the program (not imported by a test). npm runs the command through a link
+ * named `pugd` (node_modules/.bin/pugd → dist/cli.js, and `npx pugd`), so the path Node was given is
+ * compared with this module's own after resolving links, not by its name.
+ */
+function isProgram(): boolean {
+  const script = typeof process !== 'undefined' ? process.argv[1] : undefined;
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    // A path without its extension (`node dist/cli`) or a bundle without a file URL: go by the name.
+    return /(?:^|[/\\])(cli(\.js)?|main\.ts)$/.test(script);
+  }
+}
+const isEntry = isProgram();
 if (isEntry) {
   main(process.argv.slice(2))
     // A live Dawn device keeps Node running: release it whatever happened.

@@ -2,6 +2,8 @@
 // running loss and accuracy, ETA); elsewhere (logs, CI, pipes) one plain line every few seconds, so
 // a log is readable and never floods. The caller decides when values are read from the device; this
 // file only formats and throttles. The clock and the output are injected for tests.
+// A display problem never stops training: a terminal that reports no width (a pty without a window
+// size says 0 columns) gets 80, and a write that throws turns the display off for the rest of the run.
 
 export interface ProgressSink {
   write(s: string): void;
@@ -11,8 +13,9 @@ export interface ProgressOptions {
   out: ProgressSink;
   /** Redraw in place with \r (terminal) or print lines. */
   tty: boolean;
-  /** Terminal width for the bar. */
-  columns?: number;
+  /** Terminal width for the bar, or a function read at each redraw (terminals resize). Missing, 0 or
+   * not a number: 80. */
+  columns?: number | (() => number | undefined);
   /** Seconds between plain lines (non-terminal). Default 5. */
   lineEverySec?: number;
   /** Milliseconds clock; performance.now by default. */
@@ -47,11 +50,30 @@ export class Progress {
   private t0 = 0;
   private lastDraw = -Infinity;
   private drawn = false;
-  private readonly opts: Required<Omit<ProgressOptions, 'columns'>> & { columns: number };
+  /** The batch of the last plain line printed in this phase (a forced final update repeats none). */
+  private lastLineBatch = -1;
+  private broken = false;
+  private readonly opts: Required<Omit<ProgressOptions, 'columns'>> & Pick<ProgressOptions, 'columns'>;
 
   constructor(opts: ProgressOptions) {
     this.now = opts.now ?? (() => performance.now());
-    this.opts = { lineEverySec: 5, columns: 100, ...opts, now: this.now };
+    this.opts = { lineEverySec: 5, ...opts, now: this.now };
+  }
+
+  /** The terminal's width now: what the option says when it is a usable number, else 80. */
+  get columns(): number {
+    const c = typeof this.opts.columns === 'function' ? this.opts.columns() : this.opts.columns;
+    return typeof c === 'number' && Number.isFinite(c) && c >= 2 ? Math.floor(c) : 80;
+  }
+
+  /** Writes, unless the output failed before; a failing output turns the display off, never the run. */
+  private write(s: string): void {
+    if (this.broken) return;
+    try {
+      this.opts.out.write(s);
+    } catch {
+      this.broken = true;
+    }
   }
 
   /**
@@ -67,6 +89,7 @@ export class Progress {
     this.t0 = this.now();
     this.lastDraw = this.t0;
     this.drawn = false;
+    this.lastLineBatch = -1;
   }
 
   /** Whether an update now would be shown (so the caller can skip reading values from the device). */
@@ -78,19 +101,22 @@ export class Progress {
   /** Shows the state if due (or when `force`). */
   update(s: ProgressState, force = false): void {
     if (!force && !this.due()) return;
+    if (!this.opts.tty && s.batch === this.lastLineBatch) return; // a log never gets the same line twice
     this.lastDraw = this.now();
     const line = this.format(s);
     if (this.opts.tty) {
-      this.opts.out.write(`\r${line.slice(0, this.opts.columns - 1).padEnd(Math.min(this.opts.columns - 1, line.length + 2))}`);
+      const room = this.columns - 1;
+      this.write(`\r${line.slice(0, room).padEnd(Math.min(room, line.length + 2))}`);
       this.drawn = true;
     } else {
-      this.opts.out.write(`${line}\n`);
+      this.write(`${line}\n`);
+      this.lastLineBatch = s.batch;
     }
   }
 
   /** Ends the phase: clears the bar (the caller prints its summary line next). */
   end(): void {
-    if (this.opts.tty && this.drawn) this.opts.out.write(`\r${' '.repeat(this.opts.columns - 1)}\r`);
+    if (this.opts.tty && this.drawn) this.write(`\r${' '.repeat(this.columns - 1)}\r`);
     this.drawn = false;
   }
 
@@ -112,9 +138,9 @@ export class Progress {
       `ETA ${formatDuration(eta)}`,
     ].join(' · ');
     if (!this.opts.tty) return `${this.label} ${stats}`;
-    const room = this.opts.columns - 1 - this.label.length - stats.length - 4;
+    const room = this.columns - 1 - this.label.length - stats.length - 4;
     const width = Math.max(0, Math.min(30, room));
-    const filled = this.total > 0 ? Math.round((width * s.batch) / this.total) : 0;
+    const filled = this.total > 0 ? Math.min(width, Math.max(0, Math.round((width * s.batch) / this.total))) : 0;
     const bar = width > 0 ? ` [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]` : '';
     return `${this.label}${bar} ${stats}`;
   }

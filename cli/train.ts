@@ -208,7 +208,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
   stop.watch(output, resumed?.manifestPath ?? null);
 
   const tty = !json && Boolean(process.stderr.isTTY);
-  const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: process.stderr.columns ?? 100 });
+  const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: () => process.stderr.columns });
   const t0 = performance.now();
   try {
     const r = await train({

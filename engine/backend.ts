@@ -162,10 +162,12 @@ export async function setBackend(name: BackendName | 'auto', opts: BackendOption
   return name;
 }
 
-/** The current backend. Throws if `setBackend` has not been awaited yet. */
+/** The current backend. Throws if `setBackend` has not been awaited yet (there is no implicit default). */
 export function getBackend(): Backend {
   if (!current) {
-    throw new Error("pugd: no backend selected; call `await setBackend('wasm' | 'webgpu' | 'auto')` first");
+    // No implicit default: opening WebGPU is asynchronous and tensor() is not, so the choice is made once,
+    // explicitly, by an awaited call (README, Library API).
+    throw new Error("pugd: no backend selected; call `await setBackend('auto')` (or 'wasm' | 'webgpu') once before creating tensors");
   }
   return current;
 }

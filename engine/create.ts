@@ -31,6 +31,7 @@ export function tensor(values: ArrayLike<number>, shape?: Shape, opts: TensorOpt
   const dtype = opts.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`tensor: dtype must be 'f32' or 'i32', got '${String(dtype)}'`);
   let data: Float32Array | Int32Array;
+  const range = { min: Infinity, minAt: -1, max: -Infinity, maxAt: -1 };
   if (dtype === 'f32') {
     data = values instanceof Float32Array ? values : Float32Array.from(values);
   } else {
@@ -39,12 +40,16 @@ export function tensor(values: ArrayLike<number>, shape?: Shape, opts: TensorOpt
       const v = values[i];
       if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`tensor: value ${v} at index ${i} is not a 32-bit integer (dtype i32)`);
       data[i] = v;
+      if (v < range.min) (range.min = v), (range.minAt = i);
+      if (v > range.max) (range.max = v), (range.maxAt = i);
     }
   }
   const backend = getBackend();
   const buf = backend.alloc(n * 4, `tensor ${dtype} ${shapeStr(s)}`);
   if (n > 0) backend.upload(buf, data);
-  const t = new Tensor(new Storage(backend, buf, dtype, n), s, dtype);
+  const storage = new Storage(backend, buf, dtype, n);
+  if (dtype === 'i32' && n > 0) storage.hostRange = range; // lets label checks avoid a device read
+  const t = new Tensor(storage, s, dtype);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 }

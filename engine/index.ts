@@ -7,7 +7,7 @@ export { Tensor, tidy, keep, dispose, memory, type DType, type MemoryInfo, type 
 export { tensor, zeros, ones, randn, rand, type TensorOptions } from './create.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { Generator, manualSeed } from './random.js';
-export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full } from './ops/index.js';
+export { add, sub, mul, neg, square, sum, mean, sumSquares, relu, reshape, flatten, matmul, clone, full, argmax } from './ops/index.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as io from './io/index.js';

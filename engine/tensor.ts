@@ -26,6 +26,12 @@ export type DType = 'f32' | 'i32';
 /** One device buffer, shared by the handles that point at it. */
 export class Storage {
   refs = 1;
+  /**
+   * @internal For i32 data uploaded from the host (`tensor(..., { dtype: 'i32' })`, the data loader's
+   * labels): the smallest and largest value and where each first occurs, so ops taking class indices
+   * can check their range without reading the device. Unset for values computed on the device.
+   */
+  hostRange?: { min: number; minAt: number; max: number; maxAt: number };
   constructor(
     readonly backend: Backend,
     readonly buf: Buf,
@@ -350,7 +356,10 @@ export class Tensor {
     return this.dtype === 'f32' ? new Float32Array(ab, 0, this.size) : new Int32Array(ab, 0, this.size);
   }
 
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor. Asynchronous, as every read from the device (WebGPU reads are
+   * asynchronous): `await loss.item()`, like TensorFlow.js's `data()`, not PyTorch's synchronous item().
+   */
   async item(): Promise<number> {
     if (this.size !== 1) throw new Error(`item: tensor ${this.describe()} has ${this.size} elements, expected 1`);
     return (await this.data())[0];
@@ -388,6 +397,10 @@ export class Tensor {
   }
   relu(): Tensor {
     return tensorOps().relu(this);
+  }
+  /** The index of the largest value along the last axis, i32 (see `argmax`). */
+  argmax(): Tensor {
+    return ops.argmax(this);
   }
   reshape(shape: Shape): Tensor {
     return tensorOps().reshape(this, shape);

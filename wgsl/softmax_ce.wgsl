@@ -8,11 +8,12 @@
 // Deterministic: no atomics; sums run in row order.
 //
 // Bindings: 0 params | fwd, rows: 1 logits, 2 labels, 3 probs, 4 loss (rows: per-row losses) |
-// bwd: 1 probs, 2 labels, 3 dloss, 4 dlogits | correct, correct_rows: 1 logits, 2 labels, 3 out.
+// bwd: 1 probs, 2 labels, 3 dloss, 4 dlogits | correct, correct_rows: 1 logits, 2 labels, 3 out |
+// argmax (one invocation per row): 1 logits, 2 idx.
 
 // @kernels softmax_ce_fwd softmax_ce_bwd softmax_ce_rows
 struct CeParams { N: u32, C: u32, smoothing: f32, scale: f32 }
-// @kernels softmax_ce_correct softmax_ce_correct_rows
+// @kernels softmax_ce_correct softmax_ce_correct_rows softmax_ce_argmax
 struct CorrectParams { N: u32, C: u32 }
 
 @group(0) @binding(0) var<uniform> p: CeParams;
@@ -25,6 +26,7 @@ struct CorrectParams { N: u32, C: u32 }
 @group(0) @binding(3) var<storage, read> b_dloss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> b_dlogits: array<f32>;
 @group(0) @binding(3) var<storage, read_write> hits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> arg_idx: array<i32>;
 
 /** Writes softmax(row n) into probs and returns the row's smoothed cross-entropy. */
 fn ce_row(n: u32) -> f32 {
@@ -74,7 +76,8 @@ fn softmax_ce_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   b_dlogits[i] = select(g * (b_probs[i] - t), nan_f32(), label < 0 || label >= i32(p.C));
 }
 
-fn hit(n: u32) -> bool {
+/** The index of the first maximal logit of row n. */
+fn row_argmax(n: u32) -> i32 {
   let z = n * pc.C;
   var best = logits[z];
   var bi = 0;
@@ -85,8 +88,10 @@ fn hit(n: u32) -> bool {
       bi = i32(j);
     }
   }
-  return bi == labels[n];
+  return bi;
 }
+
+fn hit(n: u32) -> bool { return row_argmax(n) == labels[n]; }
 
 @compute @workgroup_size(1)
 fn softmax_ce_correct() {
@@ -100,4 +105,11 @@ fn softmax_ce_correct_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
   let n = flat_id(wid, nwg, lid);
   if (n >= pc.N) { return; }
   hits[n] = select(0.0, 1.0, hit(n));
+}
+
+@compute @workgroup_size(64)
+fn softmax_ce_argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let n = flat_id(wid, nwg, lid);
+  if (n >= pc.N) { return; }
+  arg_idx[n] = row_argmax(n);
 }

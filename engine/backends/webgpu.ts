@@ -23,7 +23,7 @@
 //
 // Not handled: f16, subgroups, timestamp queries, multiple devices.
 
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
 import { dropBackend, registerBackend } from '../backend.js';
 import type { KernelSpec } from '../kernel.js';
@@ -88,10 +88,12 @@ function fmtBytes(n: number): string {
 }
 
 const HOW_TO_GET_AN_ADAPTER =
-  'On Linux without a GPU, pugd uses SwiftShader: `npm install` brings it (devDependency @sparticuz/chromium), ' +
-  "and the process that opens the GPU must start with VK_ICD_FILENAMES and LD_LIBRARY_PATH set: `npm test` does this itself; " +
-  'scripts call ensureSoftwareAdapterEnv() from the Node entry first thing. With a GPU, install its Vulkan driver (and libvulkan1). ' +
-  'In a browser, use one with WebGPU enabled (Chrome ≥ 113).';
+  'On Linux without a GPU, pugd runs WebGPU on SwiftShader (a CPU renderer), which it finds in the npm package ' +
+  "@sparticuz/chromium (`npm install @sparticuz/chromium` in your project; a clone of pugd has it as a devDependency) " +
+  "or in Debian's `chromium` package (/usr/lib/chromium). The process that opens the GPU must start with VK_ICD_FILENAMES and " +
+  "LD_LIBRARY_PATH pointing at it: call ensureSoftwareAdapterEnv() from 'pugd' first thing in your script (it re-runs the " +
+  "script with them set), as the pugd command and `npm test` do. setBackend('wasm') needs no GPU. " +
+  'With a GPU, install its Vulkan driver (and libvulkan1). In a browser, use one with WebGPU enabled (Chrome ≥ 113).';
 
 /** The GPU object: navigator.gpu in browsers, Dawn's `webgpu` package in Node. */
 let dawnGpu: GPU | null = null;

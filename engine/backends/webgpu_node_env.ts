@@ -4,7 +4,8 @@
 // Dawn (the `webgpu` package) reaches Vulkan through `libvulkan.so.1`, loaded with dlopen when the first
 // adapter is requested. On a Linux box with no GPU there is either no loader or only lavapipe, which
 // Dawn rejects (../shared/gpu/README.md). SwiftShader works; it ships in two places:
-//   1. the npm package `@sparticuz/chromium` (devDependency): `bin/swiftshader.tar.br`, a brotli tar with
+//   1. the npm package `@sparticuz/chromium` (pugd's devDependency; a project that installed pugd adds it
+//      itself when it wants WebGPU without a GPU): `bin/swiftshader.tar.br`, a brotli tar with
 //      `libvk_swiftshader.so`, the loader `libvulkan.so.1` and `vk_swiftshader_icd.json`. We unpack it
 //      once into `node_modules/.cache/pugd-swiftshader/<version>/` (no root needed);
 //   2. Debian's `chromium` package: /usr/lib/chromium.
@@ -212,7 +213,7 @@ export function prepareSoftwareAdapterEnv(env: NodeJS.ProcessEnv = process.env):
   if (!adapter) {
     return {
       env: {}, software: false,
-      reason: 'no GPU driver and no SwiftShader found (install the devDependency @sparticuz/chromium with `npm install`, or Debian\'s `chromium` package)',
+      reason: 'no GPU driver and no SwiftShader found (`npm install @sparticuz/chromium` in your project, or install Debian\'s `chromium` package)',
     };
   }
   const ld = env.LD_LIBRARY_PATH ? `${adapter.dir}:${env.LD_LIBRARY_PATH}` : adapter.dir;

@@ -244,6 +244,8 @@ export function planKernel(
     }
     case 'softmax_ce_bwd':
       return [pass(k, P, io, grid1(P.N * P.C))];
+    case 'softmax_ce_argmax':
+      return [pass(k, P, io, grid1(P.N))];
     case 'maxpool2d_fwd':
     case 'avgpool2d_fwd':
       return [pass(k, P, io, grid1(P.N * P.C * P.P * P.Q))];

@@ -2,5 +2,5 @@
 export * as functional from './functional.js';
 export * as init from './init.js';
 export { Module, Lambda } from './module.js';
-export { Conv2d, BatchNorm2d, Linear, ReLU, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Sequential, type Conv2dOptions } from './layers.js';
+export { Conv2d, BatchNorm2d, Linear, ReLU, Dropout, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Sequential, CrossEntropyLoss, type Conv2dOptions } from './layers.js';
 export { withFrozenRunningStats } from '../step_context.js';

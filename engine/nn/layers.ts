@@ -149,3 +149,20 @@ export class Sequential extends Module {
     return y === x ? x.detach() : y;
   }
 }
+
+/**
+ * Softmax cross-entropy as a loss object (PyTorch's nn.CrossEntropyLoss for logits [N, C] and class
+ * indices [N]): `forward(logits, labels)` is `functional.crossEntropy` with the options given here.
+ * Labels are an i32 tensor or an array of class indices; one out of range is an error, not a NaN.
+ *
+ * @example
+ *   const criterion = new nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
+ *   const loss = criterion.forward(model.forward(x), y);   // a one-element tensor
+ */
+export class CrossEntropyLoss {
+  constructor(readonly opts: F.CrossEntropyAttrs = {}) {}
+
+  forward(logits: Tensor, labels: Tensor | ArrayLike<number>): Tensor {
+    return F.crossEntropy(logits, labels, this.opts);
+  }
+}

@@ -185,7 +185,10 @@ export function full(shape: Shape, value: number, opts: { dtype?: 'f32' | 'i32';
   const y = output('full', shape, backend, dtype);
   if (dtype === 'i32') {
     if (!Number.isInteger(value)) throw new Error(`full: i32 value must be an integer, got ${value}`);
-    if (y.size > 0) backend.upload(y.storage.buf, new Int32Array(y.size).fill(value));
+    if (y.size > 0) {
+      backend.upload(y.storage.buf, new Int32Array(y.size).fill(value));
+      y.storage.hostRange = { min: value, minAt: 0, max: value, maxAt: 0 };
+    }
   } else if (y.size > 0) {
     dispatch(ew_fill, { n: y.size, value }, [], [y]);
   }

@@ -30,7 +30,7 @@ export { matmul, linear, mm } from './matmul.js';
 export { conv2d, conv2dGeometry, type Conv2dAttrs } from './conv2d.js';
 export { batchNorm2d, type BatchNorm2dAttrs } from './batchnorm2d.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, pool2dGeometry, type Pool2dAttrs } from './pool2d.js';
-export { crossEntropy, countCorrect, type CrossEntropyAttrs } from './softmax_ce.js';
+export { crossEntropy, countCorrect, argmax, type CrossEntropyAttrs } from './softmax_ce.js';
 export { padChannels } from './pad.js';
 
 // Tensor's methods (engine/tensor.ts) and autograd call these; tensor.ts sits below the ops, so they

@@ -5,7 +5,8 @@
 // + ε/C. Per row: lse = max z + log Σ exp(z − max z), p = exp(z − lse), ℓ = −Σ_j t_j·(z_j − lse).
 // loss = scale·Σ_n ℓ_n with scale = 1/N (mean, the default) or 1 (sum); rows summed in order.
 // Backward: dz = scale·dloss·(p − t). A label outside 0..C−1 makes that row's loss NaN (kernels
-// cannot throw); `crossEntropy` checks labels given as host arrays before they reach the device.
+// cannot throw), so labels are checked before they reach a kernel: host arrays value by value, i32
+// tensors made from host data (`tensor()`, the data loader) by the range recorded at upload.
 
 import { kernel } from '../kernel.js';
 import { record } from '../autograd.js';
@@ -22,7 +23,10 @@ export const softmax_ce_bwd = kernel({ name: 'softmax_ce_bwd', family: 'softmax_
 /** correct[0] = number of rows whose first maximal logit is at the label (as f32). */
 export const softmax_ce_correct = kernel({ name: 'softmax_ce_correct', family: 'softmax_ce', inputs: ['logits', 'labels'], outputs: ['correct'], params: [['N', 'u32'], ['C', 'u32']] });
 
-export const softmaxCeKernels = [softmax_ce_fwd, softmax_ce_bwd, softmax_ce_correct];
+/** idx[n] (i32) = the index of the first maximal logit of row n. */
+export const softmax_ce_argmax = kernel({ name: 'softmax_ce_argmax', family: 'softmax_ce', inputs: ['logits'], outputs: ['idx'], params: [['N', 'u32'], ['C', 'u32']] });
+
+export const softmaxCeKernels = [softmax_ce_fwd, softmax_ce_bwd, softmax_ce_correct, softmax_ce_argmax];
 
 export interface CrossEntropyAttrs {
   /** ε in [0, 1): mass spread uniformly over the classes. Default 0. */
@@ -38,6 +42,13 @@ export function labelTensor(op: string, labels: Tensor | ArrayLike<number>, N: n
     if (labels.dtype !== 'i32') throw new Error(`${op}: labels must be an i32 tensor of class indices, got ${labels.describe()}`);
     if (labels.rank !== 1 || labels.shape[0] !== N) throw new Error(`${op}: labels must be [${N}] for logits [${N},${C}], got ${shapeStr(labels.shape)}`);
     if (labels.backend !== like.backend) throw new Error(`${op}: labels live on ${labels.backend.name} but logits on ${like.backend.name}`);
+    // Labels uploaded from the host carry their range: an out-of-range one is an error here, not a
+    // NaN loss later. Labels computed on the device are not checked (reading them would sync).
+    const r = labels.storage.hostRange;
+    if (r && (r.min < 0 || r.max >= C)) {
+      const [v, i] = r.min < 0 ? [r.min, r.minAt] : [r.max, r.maxAt];
+      throw new Error(`${op}: label ${v} at index ${i} is not a class index in 0..${C - 1}`);
+    }
     return { t: labels, owned: false };
   }
   if (labels.length !== N) throw new Error(`${op}: got ${labels.length} labels for a batch of ${N}`);
@@ -96,5 +107,28 @@ export function countCorrect(logits: Tensor, labels: Tensor | ArrayLike<number>)
   const out = output(op, [1], backend);
   dispatch(softmax_ce_correct, { N, C }, [logits, lab], [out]);
   if (owned) lab.dispose();
+  return out;
+}
+
+/**
+ * The index of the largest value along the last axis (the predicted class of logits [N, C]), as an
+ * i32 tensor of the other axes' shape (`[N]`); of equal maxima the first wins. No gradient.
+ * PyTorch's `x.argmax(-1)`, TensorFlow.js's `tf.argMax(x, -1)`.
+ *
+ * @example
+ *   const predicted = argmax(model.forward(x));        // i32 [N]
+ *   console.log(await predicted.data());                // Int32Array of class indices
+ */
+export function argmax(x: Tensor): Tensor {
+  const op = 'argmax';
+  const backend = backendOf(op, [x]);
+  requireF32(op, 'x', x);
+  if (x.rank < 1) throw new Error(`${op}: needs at least one axis, got a scalar ${shapeStr(x.shape)}`);
+  const C = x.shape[x.rank - 1];
+  const outShape = x.rank === 1 ? [1] : x.shape.slice(0, -1);
+  const N = outShape.reduce((a, b) => a * b, 1);
+  if (C === 0) throw new Error(`${op}: the last axis of ${shapeStr(x.shape)} is empty`);
+  const out = output(op, outShape, backend, 'i32');
+  if (N > 0) dispatch(softmax_ce_argmax, { N, C }, [x], [out]);
   return out;
 }

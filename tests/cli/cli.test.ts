@@ -2,7 +2,7 @@
 // and every kind of bad input giving one line on stderr and exit code 2.
 import { describe, it, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,5 +75,25 @@ describe('pugd command line', () => {
     const wasm = info.backends.find((b: { name: string }) => b.name === 'wasm');
     expect(wasm.ok).toBe(true);
     expect(wasm.info.description).toMatch(/^wasm \(SIMD/);
+  });
+});
+
+describe('pugd train on a terminal that reports 0 columns', () => {
+  // `script` gives the command a pseudo-terminal; with no terminal above it the pty's window size is
+  // 0×0, so stderr.isTTY is true and stderr.columns is 0 (the case that used to end the run with
+  // "Invalid count value: -1" when the epoch's bar was cleared).
+  it.runIf(process.platform === 'linux')('trains to the end, draws the bar at 80 columns and leaves metrics and weights', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pugd-pty-'));
+    const out = join(dir, 'run');
+    const cmd = [process.execPath, cli, 'train', '--dataset', 'mnist', '--width', '2', '--batch-size', '16',
+      '--limit-train', '32', '--limit-test', '32', '--epochs', '1', '--backend', 'wasm', '--out', out].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', cwd: dir, env: { ...process.env }, timeout: 120_000 });
+    expect(r.error, 'util-linux `script` is needed for this test').toBeUndefined();
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).not.toMatch(/error/);
+    expect(r.stdout).toMatch(/\repoch 1\/1 \[[#-]+\] \d\/2 /); // drawn in place, as on a terminal
+    expect(r.stdout).toMatch(/\r {79}\r/); // and cleared at the 80-column default
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(true);
   });
 });

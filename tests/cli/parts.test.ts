@@ -117,6 +117,62 @@ describe('progress', () => {
   });
 });
 
+describe('progress on odd outputs never throws', () => {
+  it('a terminal of 0, 1, NaN or no columns draws an 80-column bar; a resized one follows', () => {
+    for (const columns of [0, 1, NaN, -5, undefined]) {
+      let tty = '';
+      let t = 0;
+      const p = new Progress({ out: { write: (s) => (tty += s) }, tty: true, columns: () => columns, now: () => t });
+      p.start('epoch 1/1', 4);
+      t = 1000;
+      p.update({ batch: 4, images: 400, loss: 0.5, acc: 0.25 }, true);
+      p.end();
+      const [, bar, clear] = tty.split('\r');
+      expect(bar, String(columns)).toBe('epoch 1/1 [###########] 4/4 · 400.0 img/s · loss 0.5000 · acc 25.00% · ETA 0:00');
+      expect(bar.length).toBe(79); // the bar takes what 80 columns leave
+      expect(clear).toBe(' '.repeat(79));
+    }
+    let width = 30;
+    let tty = '';
+    const p = new Progress({ out: { write: (s) => (tty += s) }, tty: true, columns: () => width, now: () => 0 });
+    p.start('epoch 1/1', 4);
+    p.update({ batch: 1, images: 1, loss: 1, acc: 1 }, true);
+    width = 3;
+    p.update({ batch: 2, images: 2, loss: 1, acc: 1 }, true);
+    p.end();
+    expect(tty.split('\r').slice(1).map((l) => l.length)).toEqual([29, 2, 2, 0]);
+  });
+
+  it('more batches than announced and an output that throws: the caller is never disturbed', () => {
+    let tty = '';
+    const p = new Progress({ out: { write: (s) => (tty += s) }, tty: true, columns: 100, now: () => 0 });
+    p.start('epoch 1/1', 2);
+    p.update({ batch: 5, images: 5, loss: 1, acc: 1 }, true);
+    expect(tty).toMatch(/\[#{30}\] 5\/2/);
+    let calls = 0;
+    const q = new Progress({ out: { write: () => { calls++; throw new Error('EIO'); } }, tty: true, columns: 100, now: () => 0 });
+    q.start('epoch 1/1', 2);
+    q.update({ batch: 1, images: 1, loss: 1, acc: 1 }, true);
+    q.update({ batch: 2, images: 2, loss: 1, acc: 1 }, true);
+    q.end();
+    expect(calls).toBe(1); // turned off after the first failure
+  });
+
+  it('in a log the forced last line of a phase is not printed again when it was just printed', () => {
+    let log = '';
+    let t = 0;
+    const q = new Progress({ out: { write: (s) => (log += s) }, tty: false, lineEverySec: 5, now: () => t });
+    q.start('epoch 1/1', 2);
+    t = 6000;
+    q.update({ batch: 2, images: 20, loss: 1, acc: 0.5 }); // due: printed
+    q.update({ batch: 2, images: 20, loss: 1, acc: 0.5 }, true); // the loop's final forced update
+    expect(log.trim().split('\n')).toEqual(['epoch 1/1 2/2 · 3.3 img/s · loss 1.0000 · acc 50.00% · ETA 0:00']);
+    q.start('test', 1);
+    q.update({ batch: 1, images: 10, loss: 1, acc: 0.5 }, true); // a new phase prints its own line
+    expect(log.trim().split('\n')).toHaveLength(2);
+  });
+});
+
 describe('checkpoint files', () => {
   beforeAll(() => setBackend('wasm'));
   const dir = () => mkdtempSync(join(tmpdir(), 'pugd-ckpt-'));

@@ -1,7 +1,7 @@
 // crossEntropy (mean and sum, with and without label smoothing) forward and backward against float64;
 // reference gradient against finite differences. Tolerance rtol 1e-5: a log-sum-exp per row in f32.
 import { describe, it, beforeAll } from 'vitest';
-import { Generator, nn, tensor } from '../../engine/index.js';
+import { Generator, nn, tensor, full, argmax, type Tensor } from '../../engine/index.js';
 import { randData, runOp, expectClose, fdCheck, testBackends, useBackend } from '../harness.js';
 import * as ref from '../reference/softmax_ce.js';
 
@@ -44,6 +44,61 @@ for (const backend of testBackends()) {
       z.dispose();
       if (!msg.includes('crossEntropy: label 3 at index 1 is not a class index in 0..2')) throw new Error(`unexpected: ${msg}`);
     });
+    it('labels in an i32 tensor out of range: a clear error from crossEntropy, CrossEntropyLoss and countCorrect, not a NaN', () => {
+      const z = tensor(new Float32Array(6), [2, 3]);
+      const cases: [Tensor, string][] = [
+        [tensor([0, 3], [2], { dtype: 'i32' }), 'label 3 at index 1 is not a class index in 0..2'],
+        [tensor([-1, 2], [2], { dtype: 'i32' }), 'label -1 at index 0 is not a class index in 0..2'],
+        [tensor([[7], [1]].flat(), [2, 1], { dtype: 'i32' }).reshape([2]), 'label 7 at index 0 is not a class index in 0..2'],
+        [full([2], 5, { dtype: 'i32' }), 'label 5 at index 0 is not a class index in 0..2'],
+      ];
+      const criterion = new nn.CrossEntropyLoss();
+      for (const [y, want] of cases) {
+        for (const [name, f] of [['crossEntropy', () => nn.functional.crossEntropy(z, y)], ['crossEntropy', () => criterion.forward(z, y)], ['countCorrect', () => nn.functional.countCorrect(z, y)]] as const) {
+          let msg = '';
+          try {
+            f().dispose();
+          } catch (e) {
+            msg = (e as Error).message;
+          }
+          if (msg !== `${name}: ${want}`) throw new Error(`${name}: expected '${name}: ${want}', got '${msg}'`);
+        }
+        y.dispose();
+      }
+      z.dispose();
+    });
+    it('CrossEntropyLoss is crossEntropy with its options', async () => {
+      const g = new Generator(5);
+      const Z = randData(g, 4 * 6);
+      const z = tensor(Z.f32, [4, 6]);
+      const y = tensor([5, 0, 2, 2], [4], { dtype: 'i32' });
+      const a = await new nn.CrossEntropyLoss({ labelSmoothing: 0.2, reduction: 'sum' }).forward(z, y).item();
+      const f = ref.softmaxCE(Z.f64, [5, 0, 2, 2], 4, 6, 0.2, 'sum');
+      expectClose('CrossEntropyLoss sum, smoothing 0.2', Float64Array.of(a), Float64Array.of(f.loss), { rtol: 1e-5 });
+      z.dispose();
+      y.dispose();
+    });
+    for (const [N, C] of [[1, 1], [3, 4], [70, 10], [5, 129]]) {
+      it(`argmax [${N},${C}]: the first maximum of each row, as i32 [${N}]`, async () => {
+        const g = new Generator(N + C);
+        const v = Array.from({ length: N * C }, () => g.int(5)); // few distinct values: many ties
+        const z = tensor(v, [N, C]);
+        const want = Array.from({ length: N }, (_, n) => {
+          let b = 0;
+          for (let j = 1; j < C; j++) if (v[n * C + j] > v[n * C + b]) b = j;
+          return b;
+        });
+        const idx = z.argmax();
+        const got = await idx.data();
+        if (idx.dtype !== 'i32' || idx.shape.join() !== String(N) || !(got instanceof Int32Array) || [...got].join() !== want.join()) {
+          throw new Error(`argmax: expected i32 [${N}] ${want.join()}, got ${idx.dtype} [${idx.shape}] ${[...got].join()}`);
+        }
+        const x3 = z.reshape([1, N, C]);
+        const i3 = argmax(x3);
+        if (i3.shape.join() !== `1,${N}` || [...(await i3.data())].join() !== want.join()) throw new Error('argmax over the last axis of a 3-D tensor');
+        for (const t of [z, idx, x3, i3]) t.dispose();
+      });
+    }
     it('countCorrect counts argmax hits', async () => {
       const z = tensor([1, 5, 2, 9, 0, 1, 3, 3, 1], [3, 3]);
       const c = nn.functional.countCorrect(z, [1, 0, 1]); // row 3 ties: the first maximum (index 0) counts

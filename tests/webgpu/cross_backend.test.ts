@@ -104,6 +104,12 @@ const cases: Case[] = [
       return c;
     },
   })),
+  ...[[3, 10], [130, 7]].map(([N, C]): Case => ({
+    name: `argmax [${N},${C}] (i32)`,
+    inputs: (g) => [inp(g, [N, C], false)],
+    backward: false,
+    f: ([z]) => z.argmax(),
+  })),
   { name: 'dropout p 0.3 [37,271] (Philox masks)', inputs: (g) => [inp(g, [37, 271])], f: ([x]) => F.dropout(x, 0.3, { generator: new Generator(8) }) },
   { name: 'dropout_bits: 10007 words of the Philox stream', inputs: () => [], backward: false, f: () => philoxBits(10_007, [0xfffff000, 0xffffffff, 3, 4], [5, 6]) },
   { name: 'full / zeros [5,7]', inputs: (g) => [inp(g, [5, 7])], f: ([a]) => tidy(() => a.add(full([5, 7], 0.75))) },
