@@ -100,6 +100,7 @@ export interface TensorOps {
   square(x: Tensor): Tensor;
   sumSquares(x: Tensor): Tensor;
   relu(x: Tensor): Tensor;
+  argmax(x: Tensor): Tensor;
   reshape(x: Tensor, shape: Shape): Tensor;
   flatten(x: Tensor, startDim?: number): Tensor;
   copyInto(dst: Tensor, src: Tensor): void;
@@ -400,7 +401,7 @@ export class Tensor {
   }
   /** The index of the largest value along the last axis, i32 (see `argmax`). */
   argmax(): Tensor {
-    return ops.argmax(this);
+    return tensorOps().argmax(this);
   }
   reshape(shape: Shape): Tensor {
     return tensorOps().reshape(this, shape);

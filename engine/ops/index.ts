@@ -10,6 +10,7 @@ import { sum, mean, sumSquares } from './reduce.js';
 import { relu } from './relu.js';
 import { reshape, flatten } from './reshape.js';
 import { matmul } from './matmul.js';
+import { argmax } from './softmax_ce.js';
 import { elementwiseKernels } from './elementwise.js';
 import { reduceKernels } from './reduce.js';
 import { reluKernels } from './relu.js';
@@ -36,7 +37,7 @@ export { padChannels } from './pad.js';
 // Tensor's methods (engine/tensor.ts) and autograd call these; tensor.ts sits below the ops, so they
 // are handed to it here, when the ops load (engine/create.ts imports this file, so any code that can
 // make a tensor has them).
-installTensorOps({ add, sub, mul, matmul, sum, mean, square, sumSquares, relu, reshape, flatten, copyInto, clone, full, backward });
+installTensorOps({ add, sub, mul, matmul, sum, mean, square, sumSquares, relu, argmax, reshape, flatten, copyInto, clone, full, backward });
 
 /** Every kernel of the engine's ops, by family (= file stem in wgsl/ and assembly/). */
 export const kernels: Record<string, readonly KernelSpec[]> = {

@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { datasets } from '../../engine/index.js';
+import { datasets } from '../../index.js';
 import { imageStructureProblem, checkImages, withoutSamples } from '../../datasets/validate.js';
 import { EncodedBuilder, ImageDataset } from '../../datasets/dataset.js';
 
