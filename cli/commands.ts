@@ -40,7 +40,7 @@ export const trainSpec: CommandSpec = {
     { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder for metrics.jsonl, curves.svg, summary.json, checkpoints/ and model.safetensors (default runs/<model>-<dataset>-<optimizer>-<time>)', group: 'Run' },
     { name: 'resume', type: 'string', metavar: 'CKPT', help: 'continue a run from a checkpoint (its step-*.json, its .safetensors, or the run folder for its newest); the run\'s settings come from the checkpoint', group: 'Run' },
     { name: 'checkpoint-every', type: 'int', min: 0, default: 0, metavar: 'STEPS', help: 'also checkpoint every STEPS steps inside an epoch (0: at the end of each epoch only)', group: 'Run' },
-    { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl', group: 'Run' },
+    { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl, with the update norm ‖Δw‖, the gradient norm ‖g‖ and, for PUGD/SAM/ASAM, the perturbation norm ‖ε‖ and the cosine between the two passes\' gradients (costs a copy of the weights per step); curves.svg then shows ‖Δw‖ per step', group: 'Run' },
     jsonOpt,
   ],
   epilog: [

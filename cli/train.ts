@@ -18,6 +18,7 @@ import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { train, NanLossError, type EpochRecord, type ResumePoint } from './trainer.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
+import { StepProbe } from './step_probe.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
 export interface RunConfig {
@@ -210,11 +211,13 @@ export async function runTrain(a: Parsed): Promise<number> {
   const tty = !json && Boolean(process.stderr.isTTY);
   const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: process.stderr.columns ?? 100 });
   const t0 = performance.now();
+  const probe = config.logSteps ? new StepProbe(model.parameters(), ['pugd', 'sam', 'asam'].includes(config.optimizer)) : undefined;
   try {
     const r = await train({
       model, optimizer, schedule, train: data.train, test: data.test, epochs: config.epochs, output, progress,
       checkpointEverySteps: config.checkpointEvery,
       readEveryStep: config.logSteps,
+      probe,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stopRequested,
@@ -257,6 +260,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await data.close();
+    probe?.dispose();
     model.dispose();
   }
 }
