@@ -11,8 +11,8 @@ export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const SCHEDULES = ['cosine', 'step', 'constant'] as const;
 export const BACKENDS = ['auto', 'webgpu', 'wasm'] as const;
 
-const backendOpt: OptionSpec = { name: 'backend', type: 'choice', choices: BACKENDS, default: 'auto', help: 'compute backend: WebGPU (Dawn) or WASM SIMD on the CPU; auto takes WebGPU on a hardware adapter and WASM otherwise (WebGPU on a software adapter such as SwiftShader is slower than WASM), and says which it took', group: 'Run' };
-const jsonOpt: OptionSpec = { name: 'json', type: 'flag', help: 'print machine-readable JSON lines on stdout instead of text (no progress bar)', group: 'Run' };
+export const backendOpt: OptionSpec = { name: 'backend', type: 'choice', choices: BACKENDS, default: 'auto', help: 'compute backend: WebGPU (Dawn) or WASM SIMD on the CPU; auto takes WebGPU on a hardware adapter and WASM otherwise (WebGPU on a software adapter such as SwiftShader is slower than WASM), and says which it took', group: 'Run' };
+export const jsonOpt: OptionSpec = { name: 'json', type: 'flag', help: 'print machine-readable JSON lines on stdout instead of text (no progress bar)', group: 'Run' };
 
 export const trainSpec: CommandSpec = {
   name: 'train',
@@ -87,6 +87,8 @@ export function topHelp(version: string): string {
     'Commands:',
     '  train    train a model (no arguments: a short demo run)',
     '  eval     evaluate a checkpoint on a test set',
+    '  analyze  sharpness, loss landscapes and the top Hessian eigenvalue of a checkpoint',
+    '  compare  train several optimizers over several seeds and tabulate them',
     '  info     show the compute backends and the GPU adapter',
     '',
     'Run `pugd <command> --help` for the options of a command.',

@@ -15,11 +15,23 @@ import { openData } from './components.js';
 import type { RunConfig } from './train.js';
 import type { DatasetName } from './commands.js';
 
-export async function runEval(a: Parsed): Promise<number> {
+/** A checkpoint opened for evaluation: its manifest's run config, the backend and the data path. */
+export interface OpenedCheckpoint {
+  ck: ReturnType<typeof loadCheckpoint>;
+  backend: Awaited<ReturnType<typeof selectBackend>>;
+  trained: RunConfig;
+  dataset: DatasetName;
+  data: string;
+}
+
+/**
+ * Reads `--checkpoint` (and `--backend`, `--dataset`, `--data`) as eval and analyze take them: the
+ * manifest first (a wrong path is a usage error before any device starts), then the backend (the
+ * run's own unless --backend is given), then the tensors, which are created on it.
+ */
+export async function openCheckpointArgs(a: Parsed, command: string): Promise<OpenedCheckpoint> {
   const json = Boolean(a.values.json);
-  if (a.values.checkpoint === undefined) throw new UsageError('pugd eval needs --checkpoint CKPT (a step-*.json, its .safetensors, or a run folder)');
-  // The manifest first (a wrong path is a usage error before any device starts), then the backend
-  // (the run's own unless --backend is given), then the tensors, which are created on it.
+  if (a.values.checkpoint === undefined) throw new UsageError(`pugd ${command} needs --checkpoint CKPT (a step-*.json, its .safetensors, or a run folder)`);
   let ck: ReturnType<typeof loadCheckpoint>;
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   try {
@@ -42,6 +54,12 @@ export async function runEval(a: Parsed): Promise<number> {
       data = locateDataset(dataset, undefined).path;
     }
   }
+  return { ck, backend, trained, dataset, data };
+}
+
+export async function runEval(a: Parsed): Promise<number> {
+  const json = Boolean(a.values.json);
+  const { ck, backend, trained, dataset, data } = await openCheckpointArgs(a, 'eval');
   const config: RunConfig = { ...trained, dataset, data, limitTest: a.values['limit-test'] as number | undefined, limitTrain: 1, batchSize: Number(a.values['batch-size']) };
   const d = await openData(config, backend, { testOnly: true });
   if (!d.test) throw new InputError(`${dataset} at ${data} has no test split`);

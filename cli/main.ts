@@ -7,6 +7,7 @@ import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval } from './eval.js';
+import { analyzeSpec, runAnalyze } from './analyze.js';
 import { readManifest } from './checkpoint.js';
 import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
@@ -31,10 +32,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const spec = commands[cmd];
+  const all: Record<string, typeof analyzeSpec> = { ...commands, analyze: analyzeSpec };
+  const spec = all[cmd];
   if (!spec) {
-    const s = suggest(cmd, Object.keys(commands));
-    throw new UsageError(`unknown command '${cmd}'${s ? ` (did you mean '${s}'?)` : ''}; commands: ${Object.keys(commands).join(', ')}`);
+    const s = suggest(cmd, Object.keys(all));
+    throw new UsageError(`unknown command '${cmd}'${s ? ` (did you mean '${s}'?)` : ''}; commands: ${Object.keys(all).join(', ')}`);
   }
   const args = parseArgs(spec, rest);
   if (args.help) {
@@ -42,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.values.json) setBackendLogger(null);
-  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
+  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' || cmd === 'analyze' ? args.values.checkpoint : undefined;
   // info shows WebGPU even when `auto` would not train on it.
   const wantsGpu = args.values.backend === 'webgpu' || (args.values.backend === 'auto' && (cmd === 'info' || softwareOnlyReason() === null));
   if (wantsGpu && !(ckpt !== undefined && !args.given.has('backend') && resumesOnWasm(String(ckpt)))) {
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
       return runTrain(args);
     case 'eval':
       return runEval(args);
+    case 'analyze':
+      return runAnalyze(args);
   }
   return 2;
 }

@@ -27,7 +27,7 @@ const TOP = 76;
 const LEFTS = [70, 550, 1030];
 const COLORS = { train: '#1f77b4', test: '#d62728' };
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -42,7 +42,7 @@ export function ticks(lo: number, hi: number, target = 5): number[] {
   return out;
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 1 ? String(Number(v.toPrecision(3))) : String(Number(v.toPrecision(2)));
