@@ -221,8 +221,8 @@ export async function runAnalyze(a: Parsed): Promise<number> {
     writeFileSync(join(outDir, 'landscape-2d.svg'), contourSvg(`2-D loss landscape · ${trained.model} · ${trained.optimizer}`, sub, l2.alphas, l2.betas, l2.losses, { xLabel: 'a (direction 1)', yLabel: 'b (direction 2)' }));
     if (hess) {
       writeFileSync(join(outDir, 'hessian.svg'), lineChartSvg(`Top Hessian eigenvalue · ${trained.model} · ${trained.optimizer}`, `power iteration on finite-difference HVPs (h = ${hess.h}); final λ ≈ ${r4(hess.eigenvalue)}`, [
-        { title: 'Rayleigh quotient vᵀHv', xLabel: 'iteration', yLabel: 'eigenvalue estimate', series: [{ label: 'λ', color: '#d62728', pts: hess.trace.map((t) => [t.iteration, t.eigenvalue]) }] },
-        { title: 'Residual ‖Hv − λv‖/|λ| (log10)', xLabel: 'iteration', yLabel: 'log10 residual', series: [{ label: 'residual', color: '#555', pts: hess.trace.map((t) => [t.iteration, Math.log10(Math.max(t.residual, 1e-300))]) }] },
+        { title: 'Rayleigh quotient vᵀHv', xLabel: 'iteration', integerX: true, yLabel: 'eigenvalue estimate', series: [{ label: 'λ', color: '#d62728', pts: hess.trace.map((t) => [t.iteration, t.eigenvalue]) }] },
+        { title: 'Residual ‖Hv − λv‖/|λ| (log10)', xLabel: 'iteration', integerX: true, yLabel: 'log10 residual', series: [{ label: 'residual', color: '#555', pts: hess.trace.map((t) => [t.iteration, Math.log10(Math.max(t.residual, 1e-300))]) }] },
       ]));
     }
     if (json) process.stdout.write(`${JSON.stringify({ event: 'done', out: outDir, ...strip(result, ['landscape1d', 'landscape2d']) })}\n`);

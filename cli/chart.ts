@@ -23,6 +23,8 @@ export interface PanelSpec {
   yRange?: [number, number];
   /** Marks x = markX with a vertical line (the trained weights at 0 in a landscape). */
   markX?: number;
+  /** Integer x ticks only (epochs, iterations). */
+  integerX?: boolean;
 }
 
 const PW = 400;
@@ -51,7 +53,7 @@ function linePanel(left: number, p: PanelSpec): string {
     out.push(`<line x1="${left}" y1="${sy(t)}" x2="${left + PW}" y2="${sy(t)}" stroke="#ddd"/>`);
     out.push(`<text x="${left - 6}" y="${sy(t)}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmt(t)}</text>`);
   }
-  for (const t of ticks(x0, x1, 6)) {
+  for (const t of ticks(x0, x1, 6).filter((t) => !p.integerX || Number.isInteger(t))) {
     out.push(`<line x1="${sx(t)}" y1="${TOP + PH}" x2="${sx(t)}" y2="${TOP + PH + 4}" stroke="#444"/>`);
     out.push(`<text x="${sx(t)}" y="${TOP + PH + 17}" text-anchor="middle" font-size="11">${fmt(t)}</text>`);
   }

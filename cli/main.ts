@@ -8,6 +8,7 @@ import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval } from './eval.js';
 import { analyzeSpec, runAnalyze } from './analyze.js';
+import { compareSpec, runCompare } from './compare.js';
 import { readManifest } from './checkpoint.js';
 import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const all: Record<string, typeof analyzeSpec> = { ...commands, analyze: analyzeSpec };
+  const all: Record<string, typeof analyzeSpec> = { ...commands, analyze: analyzeSpec, compare: compareSpec };
   const spec = all[cmd];
   if (!spec) {
     const s = suggest(cmd, Object.keys(all));
@@ -66,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
       return runEval(args);
     case 'analyze':
       return runAnalyze(args);
+    case 'compare':
+      return runCompare(args);
   }
   return 2;
 }

@@ -108,7 +108,8 @@ function configFromFlags(a: Parsed): RunConfig {
   };
 }
 
-function timestamp(): string {
+/** Local time as YYYYMMDD-HHMMSS, for default folder names. */
+export function timestamp(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
