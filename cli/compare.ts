@@ -25,7 +25,7 @@ import { listCheckpoints, writeFileAtomic } from './checkpoint.js';
 import { locateDataset } from './data.js';
 import { openData } from './components.js';
 import type { EpochRecord } from './trainer.js';
-import { mean, paired, std, type Paired } from './stats.js';
+import { mean, paired, quantile, std, type Paired } from './stats.js';
 import { lineChartSvg, type LineSeries } from './chart.js';
 
 /** `pugd train` options a compare passes to every run. */
@@ -232,7 +232,7 @@ export async function runCompare(a: Parsed): Promise<number> {
         const trainN = Math.min(sizes.train, batch * settings.timingSteps);
         const testN = Math.min(sizes.test, 2 * Math.max(batch, 100));
         say(`compare: timing ${o} on ${trainN} training images (${Math.ceil(trainN / batch)} steps)${testN ? ` and ${testN} test images` : ''}`);
-        const args = without(settings.trainArgs, ['limit-train', 'limit-test', 'log-steps', 'checkpoint-every']);
+        const args = without(settings.trainArgs, ['limit-train', 'limit-test', 'checkpoint-every']);
         const rc = await train([...args, '--optimizer', o, '--seed', String(settings.seeds[0]), '--epochs', '2', '--limit-train', String(trainN), ...(testN ? ['--limit-test', String(testN)] : []), '--out', dir, ...passJson]);
         if (rc === 130) return stopped(outDir, say, emit);
         const rec = jsonl(join(dir, 'metrics.jsonl'))[1];
@@ -327,6 +327,40 @@ interface OptimizerSummary {
   final_train_loss: { mean: number; std: number } | null;
   wall_time_s: { mean: number; std: number } | null;
   images_per_s: { mean: number; std: number } | null;
+  /** With --log-steps: ‖Δw‖ per step over every step of every seed (the paper's "locally bounded" update). */
+  update_norm: StepNormStats | null;
+}
+
+interface StepNormStats {
+  steps: number;
+  max: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  /** Mean ‖ε‖ and cos(g1, g2) of the two-pass optimizers (null for one-pass ones). */
+  eps_norm_mean: number | null;
+  grad_cos_mean: number | null;
+}
+
+/** ‖Δw‖ statistics from the runs' steps.jsonl (null when they have no diagnostics). */
+function stepNorms(dirs: string[]): StepNormStats | null {
+  const dw: number[] = [];
+  const eps: number[] = [];
+  const cos: number[] = [];
+  for (const d of dirs) {
+    for (const r of jsonl(join(d, 'steps.jsonl')) as unknown as { update_norm?: number; eps_norm?: number | null; grad_cos?: number | null }[]) {
+      if (typeof r.update_norm !== 'number') continue;
+      dw.push(r.update_norm);
+      if (typeof r.eps_norm === 'number') eps.push(r.eps_norm);
+      if (typeof r.grad_cos === 'number') cos.push(r.grad_cos);
+    }
+  }
+  if (!dw.length) return null;
+  return {
+    steps: dw.length, max: Math.max(...dw), p50: quantile(dw, 0.5), p90: quantile(dw, 0.9), p99: quantile(dw, 0.99), mean: mean(dw),
+    eps_norm_mean: eps.length ? mean(eps) : null, grad_cos_mean: cos.length ? mean(cos) : null,
+  };
 }
 
 const ms = (xs: number[]) => ({ mean: mean(xs), std: std(xs) });
@@ -352,6 +386,7 @@ function writeResults(outDir: string, state: State, runs: { optimizer: string; s
       final_train_loss: hs.length ? ms(hs.map((h) => h[h.length - 1].train_loss)) : null,
       wall_time_s: hs.length ? ms(hs.map((h) => h[h.length - 1].elapsed_s)) : null,
       images_per_s: hs.length ? ms(hs.map((h) => mean(h.map((e) => e.images_per_s)))) : null,
+      update_norm: stepNorms(done.map((seed) => runs.find((r) => r.optimizer === o && r.seed === seed)!.dir)),
     };
   });
   // Paired per seed: every two optimizers, on the seeds both finished.
@@ -389,6 +424,15 @@ function writeResults(outDir: string, state: State, runs: { optimizer: string; s
     for (const p of pairs) {
       const f = p.final_test_acc;
       md.push(`| ${p.a} vs ${p.b} | ${f.diffs.map((d, k) => `s${p.seeds[k]}: ${pp(d)}`).join(', ')} | ${pp(f.mean)} ± ${(100 * f.std).toFixed(2)} | ${f.wins}/${f.diffs.length} | ${f.t === null ? '—' : f.t.toFixed(2)} | ${f.p === null ? '—' : f.p.toPrecision(2)} |`);
+    }
+  }
+  const withSteps = summaries.filter((o) => o.update_norm);
+  if (withSteps.length) {
+    const g = (v: number | null) => (v === null ? '—' : v.toPrecision(4));
+    md.push('', 'Update norm ‖Δw‖ per step (--log-steps; over every step of every seed; percentiles interpolated):', '', '| optimizer | steps | max | p50 | p90 | p99 | mean | mean ‖ε‖ | mean cos(g1, g2) |', '|---|---|---|---|---|---|---|---|---|');
+    for (const o of withSteps) {
+      const u = o.update_norm!;
+      md.push(`| ${o.optimizer} | ${u.steps} | ${g(u.max)} | ${g(u.p50)} | ${g(u.p90)} | ${g(u.p99)} | ${g(u.mean)} | ${g(u.eps_norm_mean)} | ${g(u.grad_cos_mean)} |`);
     }
   }
   for (const o of summaries) for (const f of o.failed) md.push('', `${o.optimizer} ${f}`);

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mean, paired, std, tTestP } from '../../cli/stats.js';
+import { mean, paired, quantile, std, tTestP } from '../../cli/stats.js';
 
 const cli = new URL('../../dist/cli.js', import.meta.url).pathname;
 const env = { ...process.env, PUGD_DATA: mkdtempSync(join(tmpdir(), 'pugd-nodata-')) };
@@ -30,6 +30,12 @@ describe('paired statistics', () => {
     expect(tTestP(0, 5)).toBeCloseTo(1, 12);
     // t = 2.571 is the two-sided 5 % critical value at 5 degrees of freedom (tables).
     expect(tTestP(2.5706, 5)).toBeCloseTo(0.05, 4);
+  });
+  it('quantiles interpolate between order statistics', () => {
+    expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(quantile([4, 1, 3, 2], 0.9)).toBeCloseTo(3.7, 14);
+    expect(quantile([5], 0.99)).toBe(5);
+    expect(quantile([1, 2, 3, 4, 5], 1)).toBe(5);
   });
   it('mean, sample std and the paired comparison', () => {
     expect(mean([1, 2, 3, 6])).toBe(3);
@@ -140,9 +146,9 @@ describe('pugd compare on a tiny data set (wasm)', () => {
     expect(events(third.stdout).filter((e) => e.event === 'compare-run')).toEqual([]);
   });
 
-  it('--equal time: epochs planned from timing runs, recorded in compare.json', () => {
+  it('--equal time: epochs planned from timing runs, recorded in compare.json; --log-steps: ‖Δw‖ statistics', () => {
     const out = join(cwd, 'time');
-    const r = run(['compare', '--dataset', 'mnist', '--width', '2', '--batch-size', '16', '--limit-train', '32', '--limit-test', '16', '--optimizers', 'sgd,pugd', '--seeds', '1', '--equal', 'time', '--budget-minutes', '0.02', '--timing-steps', '2', '--backend', 'wasm', '--json', '--out', out]);
+    const r = run(['compare', '--dataset', 'mnist', '--width', '2', '--batch-size', '16', '--limit-train', '32', '--limit-test', '16', '--optimizers', 'sgd,pugd', '--seeds', '1', '--equal', 'time', '--budget-minutes', '0.02', '--timing-steps', '2', '--backend', 'wasm', '--log-steps', '--json', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const state = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
     for (const o of ['sgd', 'pugd']) {
@@ -154,6 +160,19 @@ describe('pugd compare on a tiny data set (wasm)', () => {
       expect(state.epochs[o]).toBe(Math.max(1, Math.floor(1.2 / t.epochSeconds)));
       expect(jsonl(join(out, 'runs', `${o}-seed0`, 'metrics.jsonl'))).toHaveLength(state.epochs[o]);
     }
+    // The update-norm table: from every step's ‖Δw‖ in steps.jsonl.
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    for (const [k, o] of ['sgd', 'pugd'].entries()) {
+      const steps = jsonl(join(out, 'runs', `${o}-seed0`, 'steps.jsonl'));
+      const dw = steps.map((x) => x.update_norm as number);
+      const u = res.optimizers[k].update_norm;
+      expect(u.steps).toBe(steps.length);
+      expect(u.max).toBe(Math.max(...dw));
+      expect(u.p90).toBeCloseTo(quantile(dw, 0.9), 14);
+      if (o === 'pugd') expect(Math.abs(u.eps_norm_mean - 1)).toBeLessThan(1e-3);
+      else expect(u.eps_norm_mean).toBeNull();
+    }
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| optimizer | steps | max | p50 | p90 | p99 | mean | mean ‖ε‖ | mean cos(g1, g2) |');
   });
 
   it('bad settings: one line naming the option, exit 2', () => {
