@@ -6,10 +6,10 @@
 // How, without touching the optimizers: the probe snapshots w before the step, sees the gradients in
 // the closure right after each backward (pass 1: g1; pass 2: g2, with the weights at w + ε), and
 // compares w after the step with the snapshot. Everything is computed on the device as five sums,
-// packed into one f32 [5] tensor:
-//   [Σ(w_after − w_before)², Σ g1², Σ(w_pass2 − w_before)², Σ g1·g2, Σ g2²]
-// which the loop reads together with the step's loss (one readback, in flight at the same time), so
-// the diagnostics add device work but no extra stall. The host takes square roots and the cosine in
+// packed with the step's loss into one f32 [6] tensor:
+//   [Σ(w_after − w_before)², Σ g1², Σ(w_pass2 − w_before)², Σ g1·g2, Σ g2², loss]
+// which the loop reads instead of the loss alone (the same one readback per step), so the
+// diagnostics add device work but no readback and no wait. The host takes square roots and the cosine in
 // float64. Cost when on: one copy of the weights (and of g1 for two-pass optimizers) per step, and a
 // few small kernels per parameter tensor.
 
@@ -29,7 +29,9 @@ export interface StepStats {
   cos: number | null;
 }
 
-const SLOTS = 5;
+/** The five sums and the loss. */
+const SLOTS = 6;
+const LOSS = 5;
 
 /** The per-step probe; `twoPass` when the optimizer evaluates the closure at w and at w + ε. */
 export class StepProbe {
@@ -65,13 +67,15 @@ export class StepProbe {
   }
 
   /**
-   * After the step: the five sums as one kept f32 [5] tensor (the caller reads and disposes it), or
-   * null when `begin` was not called. Releases the snapshot.
+   * After the step: the five sums and `loss` (the step's one-element loss) as one kept f32 [6]
+   * tensor (the caller reads it with `read` and disposes it), or null when `begin` was not called.
+   * Releases the snapshot.
    */
-  end(): Tensor | null {
+  end(loss: Tensor): Tensor | null {
     if (!this.before) return null;
     const out = noGrad(() => {
       this.set(0, this.total((p, i) => p.sub(this.before![i]).sumSquares()));
+      this.set(LOSS, keep(tidy(() => loss.reshape([1]).mul(1))));
       const basis = this.unitVectors();
       return keep(tidy(() => {
         let v: Tensor | null = null;
@@ -87,7 +91,13 @@ export class StepProbe {
     return out;
   }
 
-  /** Decodes what `end()` returned (read from the device) into norms and the cosine, in float64. */
+  /** Reads what `end()` returned (one readback): the loss, and the norms and cosine in float64. */
+  async read(v: Tensor): Promise<{ loss: number; stats: StepStats }> {
+    const a = await v.data();
+    return { loss: a[LOSS], stats: this.decode(a) };
+  }
+
+  /** The norms and the cosine of what `end()` returned, read from the device. */
   decode(v: ArrayLike<number>): StepStats {
     const two = this.twoPass && this.pass >= 2;
     return StepProbe.decodeSums(v, two);

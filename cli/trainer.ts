@@ -120,7 +120,7 @@ export interface TrainerOptions {
   /** Read the loss every step (steps.jsonl, exact NaN detection) even on WebGPU. */
   readEveryStep?: boolean;
   labelSmoothing?: number;
-  /** Per-step ‖Δw‖, ‖g‖, ‖ε‖, cos(g1, g2) (cli/step_probe.ts), read with the step's loss. */
+  /** Per-step ‖Δw‖, ‖g‖, ‖ε‖, cos(g1, g2) (cli/step_probe.ts), read in one readback with the step's loss. */
   probe?: StepProbe;
   resume?: ResumePoint;
   /** Stops cleanly (checkpoint, then return) when it turns true: SIGINT/SIGTERM. */
@@ -306,7 +306,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
             passes.push({ loss: keep(r.loss), correct: r.correct ? keep(r.correct) : null });
             return r.loss;
           }));
-          stats = o.probe?.end() ?? null;
+          if (passes.length) stats = o.probe?.end(passes[0].loss) ?? null;
         } finally {
           o.probe?.release();
           x.dispose();
@@ -321,9 +321,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         lossSum = keep(l2);
         correct = keep(c2);
         if (readEvery && output.stepDone) {
-          // Loss and diagnostics are read together: both reads are in flight at once (one wait).
-          const [l, st] = await Promise.all([f.loss.item(), stats?.data()]);
-          output.stepDone(step + 1, epoch, l, st ? o.probe!.decode(st) : undefined);
+          // With a probe, the loss travels in its vector: still one readback per step.
+          const r = stats ? await o.probe!.read(stats) : { loss: await f.loss.item(), stats: undefined };
+          output.stepDone(step + 1, epoch, r.loss, r.stats);
         }
         stats?.dispose();
         f.loss.dispose();

@@ -58,18 +58,19 @@ for (const backend of testBackends()) {
           const grads: Float32Array[][] = [];
           let wPass2: Float32Array[] | null = null;
           probe.begin();
-          await opt.step(async () => {
+          const loss = await opt.step(async () => {
             opt.zeroGrad();
-            const loss = crossEntropy(m.forward(x), y);
-            loss.backward();
+            const l = crossEntropy(m.forward(x), y);
+            l.backward();
             probe.afterBackward();
             grads.push(await readAll(params.map((p) => p.grad!)));
             if (grads.length === 2) wPass2 = await readAll(params);
-            return loss;
+            return l;
           });
-          const packed = probe.end()!;
-          const got = probe.decode(await packed.toArray());
+          const packed = probe.end(loss!)!;
+          const { loss: lossRead, stats: got } = await probe.read(packed);
           packed.dispose();
+          expect(lossRead).toBe(await loss!.item());
           x.dispose();
           y.dispose();
           const w1 = await readAll(params);
@@ -109,7 +110,7 @@ for (const backend of testBackends()) {
       });
     }
 
-    it('the training loop writes them to steps.jsonl and curves.svg gains the update-norm panel', async () => {
+    it('the training loop reads them with the loss (no extra readback), writes them to steps.jsonl; curves.svg gains the update-norm panel', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'pugd-probe-'));
       const m = model();
       const params = m.parameters();
@@ -123,6 +124,27 @@ for (const backend of testBackends()) {
       };
       const probe = new StepProbe(params, true);
       const output = new FileOutput({ dir, model: m, title: 't', config: {}, log: () => {}, logSteps: true, scheduler: () => ({}) });
+      const losses: number[][] = [[], []];
+      const readbacks: number[] = [];
+      // The same 6 steps without and with the probe: the same losses, and not one readback more.
+      for (const [k, withProbe] of [false, true].entries()) {
+        const mk = models.createModel('resnet20', { numClasses: 2, inChannels: 1, imageSize: 6, width: 2, generator: new Generator(3) });
+        const o2 = new optim.PUGD(mk.parameters(), { lr: LR, momentum: 0.9, weightDecay: WD });
+        const p2 = withProbe ? new StepProbe(mk.parameters(), true) : undefined;
+        const r0 = memory().readbacks;
+        await train({
+          model: mk, optimizer: { ...opt, step: async (cl: () => Tensor) => { await o2.step(() => { o2.zeroGrad(); return cl(); }); } },
+          schedule: constantLr(LR), train: new BlobLoader(24, 8, 2), epochs: 2,
+          output: { epochDone: () => {}, stepDone: (_s, _e, l) => { losses[k].push(l); }, log: () => {} }, readEveryStep: true, probe: p2,
+        });
+        readbacks.push(memory().readbacks - r0);
+        p2?.dispose();
+        o2.dispose();
+        mk.dispose();
+      }
+      expect(losses[1]).toEqual(losses[0]);
+      expect(losses[0]).toHaveLength(6);
+      expect(readbacks[1]).toBe(readbacks[0]);
       await train({ model: m, optimizer: opt, schedule: constantLr(LR), train: new BlobLoader(24, 8, 2), epochs: 2, output: { ...output, epochDone: (r, h) => output.epochDone(r, h), stepDone: (...a) => output.stepDone(...a), log: () => {} }, readEveryStep: true, probe });
       const steps = readFileSync(join(dir, 'steps.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
