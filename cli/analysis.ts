@@ -89,7 +89,8 @@ export interface SharpnessResult {
   gradNorm: number;
   pugd: BallPoint;
   sam: BallPoint;
-  random: BallPoint & { k: number; increases: number[] };
+  /** Null with K = 0. */
+  random: (BallPoint & { k: number; increases: number[] }) | null;
   ascent: BallPoint & { steps: number; stepFraction: number; trace: number[] };
 }
 
@@ -154,7 +155,7 @@ export async function sharpness(obj: Objective, w: Float64Array, o: SharpnessOpt
   }
   return {
     rho, baseLoss: base.loss, gradNorm: gn, pugd, sam,
-    random: { ...(bestRandom ?? { increase: 0, loss: base.loss, epsNorm: 0 }), k, increases },
+    random: bestRandom ? { ...bestRandom, k, increases } : null,
     ascent: { ...best, steps, stepFraction: frac, trace },
   };
 }

@@ -189,7 +189,7 @@ export async function runAnalyze(a: Parsed): Promise<number> {
     for (const rho of radii) {
       const r = await sharpness(obj, w0, { rho, k: Number(v.directions), steps: Number(v['ascent-steps']), stepFraction: 0.5, seed, at });
       sharp.push(r);
-      say(`  sharpness ρ=${rho}: PUGD ε ${r4(r.pugd.increase)} · SAM ε ${r4(r.sam.increase)} · best of ${r.random.k} random ${r4(r.random.increase)} · ascent (${r.ascent.steps} steps) ${r4(r.ascent.increase)}`);
+      say(`  sharpness ρ=${rho}: PUGD ε ${r4(r.pugd.increase)} · SAM ε ${r4(r.sam.increase)} · ${r.random ? `best of ${r.random.k} random ${r4(r.random.increase)} · ` : ''}ascent (${r.ascent.steps} steps) ${r4(r.ascent.increase)}`);
     }
     const iters = Number(v['hessian-iterations']);
     const hess = iters > 0 ? await topHessianEigenvalue(obj, w0, { iterations: iters, h: Number(v['hvp-step']), seed, onIteration: (i, l) => { if (i % 5 === 0 || i === iters) say(`  Hessian power iteration ${i}/${iters}: λ ≈ ${r4(l)}`); } }) : null;
@@ -229,7 +229,7 @@ export async function runAnalyze(a: Parsed): Promise<number> {
     else {
       const rel = relative(process.cwd(), outDir) || '.';
       process.stdout.write(`${what}: loss ${r4(at.loss)}\n`);
-      for (const r of sharp) process.stdout.write(`  sharpness ρ=${r.rho}: PUGD ε ${r4(r.pugd.increase)} · SAM ε ${r4(r.sam.increase)} · best of ${r.random.k} random ${r4(r.random.increase)} · ascent ${r4(r.ascent.increase)}\n`);
+      for (const r of sharp) process.stdout.write(`  sharpness ρ=${r.rho}: PUGD ε ${r4(r.pugd.increase)} · SAM ε ${r4(r.sam.increase)} · ${r.random ? `best of ${r.random.k} random ${r4(r.random.increase)} · ` : ''}ascent ${r4(r.ascent.increase)}\n`);
       if (hess) process.stdout.write(`  top Hessian eigenvalue ≈ ${r4(hess.eigenvalue)} (${hess.iterations} power iterations, residual ${hess.trace.at(-1)!.residual.toExponential(2)}; finite differences of gradients, h = ${hess.h})\n`);
       process.stdout.write(`  ${obj.evaluations} evaluations in ${seconds.toFixed(1)} s; outputs in ${rel}/: analysis.json, landscape-1d.{json,svg}, landscape-2d.{json,svg}${hess ? ', hessian.svg' : ''}\n`);
     }
