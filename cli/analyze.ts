@@ -14,8 +14,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { UsageError, type CommandSpec, type Parsed } from './args.js';
-import { backendOpt, evalSpec, jsonOpt } from './commands.js';
+import { UsageError, type Parsed } from './args.js';
 import { openCheckpointArgs } from './eval.js';
 import { openData } from './components.js';
 import type { Batch } from './trainer.js';
@@ -31,36 +30,6 @@ import { crossEntropy } from '../engine/ops/softmax_ce.js';
 import { landscape1d, landscape2d, sharpness, topHessianEigenvalue, type Objective, type ParamBlock } from './analysis.js';
 import { contourSvg, lineChartSvg } from './chart.js';
 
-export const analyzeSpec: CommandSpec = {
-  name: 'analyze',
-  summary: 'Sharpness in the ball of radius ρ (PUGD\'s ε, SAM\'s ε, random directions, gradient ascent), 1-D and 2-D loss landscapes, and the top Hessian eigenvalue of a checkpoint, on a fixed data subset.',
-  usage: 'pugd analyze --checkpoint CKPT [--data PATH] [--limit N] [options]',
-  options: [
-    // --checkpoint, --dataset, --data exactly as `pugd eval` takes them.
-    ...evalSpec.options.filter((o) => ['checkpoint', 'dataset', 'data'].includes(o.name)),
-    { name: 'split', type: 'choice', choices: ['train', 'test'], default: 'train', help: 'which split the subset is taken from', group: 'Input' },
-    { name: 'limit', type: 'int', min: 1, default: 500, metavar: 'N', help: 'images in the subset (the first N, class-balanced, without augmentation)', group: 'Input' },
-    { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 250, help: 'images per forward pass', group: 'Input' },
-    { name: 'bn', type: 'choice', choices: ['eval', 'train'], default: 'eval', help: 'BatchNorm mode: eval uses the checkpoint\'s running statistics, train the statistics of each batch', group: 'Analysis' },
-    { name: 'rho', type: 'string', default: '1,0.05', metavar: 'R[,R...]', help: 'ball radii for the sharpness (1: the paper\'s unit ball; 0.05: SAM\'s ρ)', group: 'Analysis' },
-    { name: 'directions', type: 'int', min: 0, default: 10, metavar: 'K', help: 'random filter-normalised directions per radius', group: 'Analysis' },
-    { name: 'ascent-steps', type: 'int', min: 0, default: 5, help: 'projected gradient-ascent steps per radius (from SAM\'s ε, step ρ/2)', group: 'Analysis' },
-    { name: 'points', type: 'int', min: 2, default: 21, help: 'points of the 1-D landscape', group: 'Analysis' },
-    { name: 'grid', type: 'int', min: 2, default: 11, help: 'points per side of the 2-D landscape (grid × grid losses)', group: 'Analysis' },
-    { name: 'range', type: 'number', gt: 0, default: 1, help: 'landscape coordinates run over [−range, range] (1 as Li et al.)', group: 'Analysis' },
-    { name: 'hessian-iterations', type: 'int', min: 0, default: 20, metavar: 'N', help: 'power iterations for the top Hessian eigenvalue (2 gradients each; 0: skip)', group: 'Analysis' },
-    { name: 'hvp-step', type: 'number', gt: 0, default: 1e-3, metavar: 'H', help: 'finite-difference step h of the Hessian-vector products', group: 'Analysis' },
-    { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'seed of the random directions and of the power iteration\'s start', group: 'Analysis' },
-    backendOpt,
-    { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder (default: analysis/ in the checkpoint\'s run folder)', group: 'Run' },
-    jsonOpt,
-  ],
-  epilog: [
-    'Examples:',
-    '  pugd analyze --checkpoint runs/resnet20-cifar10-pugd-20250101-120000',
-    '  pugd analyze --checkpoint runs/a --limit 1000 --rho 1,0.5,0.05 --grid 21',
-  ].join('\n'),
-};
 
 /** A model on a fixed list of batches as an Objective: mean cross-entropy and its gradient. */
 export class ModelObjective implements Objective {

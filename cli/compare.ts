@@ -18,8 +18,8 @@
 
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { InputError, UsageError, parseArgs, type CommandSpec, type Parsed } from './args.js';
-import { OPTIMIZERS, trainSpec, type DatasetName, type OptimizerName } from './commands.js';
+import { InputError, UsageError, parseArgs, type Parsed } from './args.js';
+import { FORWARDED, OPTIMIZERS, trainSpec, type DatasetName, type OptimizerName } from './commands.js';
 import { runTrain, timestamp, type RunConfig } from './train.js';
 import { listCheckpoints, writeFileAtomic } from './checkpoint.js';
 import { locateDataset } from './data.js';
@@ -28,32 +28,7 @@ import type { EpochRecord } from './trainer.js';
 import { mean, paired, quantile, std, type Paired } from './stats.js';
 import { lineChartSvg, type LineSeries } from './chart.js';
 
-/** `pugd train` options a compare passes to every run. */
-const FORWARDED = ['model', 'width', 'dataset', 'data', 'limit-train', 'limit-test', 'no-augment', 'lr', 'momentum', 'weight-decay', 'label-smoothing', 'epochs', 'batch-size', 'schedule', 'warmup', 'backend', 'checkpoint-every', 'log-steps'];
 
-export const compareSpec: CommandSpec = {
-  name: 'compare',
-  summary: 'Train several optimizers over several seeds on the same data and schedule (each a normal, resumable run folder) and report them together: a table of test accuracy (mean ± std), time and speed, a paired per-seed comparison, and a plot.',
-  usage: 'pugd compare --dataset NAME [--optimizers sgd,sam,pugd] [--seeds 3] (--epochs E | --equal time --budget-minutes T) [options]',
-  options: [
-    { name: 'optimizers', type: 'string', default: 'sgd,sam,pugd', metavar: 'A,B,...', help: `optimizers to compare (of ${OPTIMIZERS.join(', ')}); the paired comparison takes every two`, group: 'Compare' },
-    { name: 'seeds', type: 'int', min: 1, max: 100, default: 3, metavar: 'N', help: 'runs per optimizer, with seeds --seed, --seed+1, …', group: 'Compare' },
-    { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'the first seed', group: 'Compare' },
-    { name: 'equal', type: 'choice', choices: ['epochs', 'time'], default: 'epochs', help: 'what every optimizer gets the same of: epochs (--epochs) or wall-clock time (--budget-minutes)', group: 'Compare' },
-    { name: 'budget-minutes', type: 'number', gt: 0, metavar: 'T', help: 'with --equal time: the wall-clock budget of each run (training and test passes)', group: 'Compare' },
-    { name: 'timing-steps', type: 'int', min: 1, default: 10, metavar: 'N', help: 'with --equal time: the timing run of each optimizer trains 2 epochs of N steps and times the second (warm)', group: 'Compare' },
-    ...trainSpec.options.filter((o) => FORWARDED.includes(o.name)),
-    { name: 'out', type: 'string', metavar: 'DIR', help: 'the compare folder: compare.json, results.md, results.json, accuracy.svg, runs/ (default runs/compare-<model>-<dataset>-<time>)', group: 'Run' },
-    { name: 'resume', type: 'string', metavar: 'DIR', help: 'continue an interrupted compare from its folder (its settings come from DIR/compare.json)', group: 'Run' },
-    trainSpec.options.find((o) => o.name === 'json')!,
-  ],
-  epilog: [
-    'Examples:',
-    '  pugd compare --dataset cifar10 --model resnet20 --optimizers sgd,sam,pugd --seeds 3 --epochs 30',
-    '  pugd compare --dataset fashion-mnist --width 8 --equal time --budget-minutes 10',
-    '  pugd compare --resume runs/compare-resnet20-cifar10-20250101-120000',
-  ].join('\n'),
-};
 
 interface Settings {
   optimizers: OptimizerName[];

@@ -7,8 +7,8 @@ import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval } from './eval.js';
-import { analyzeSpec, runAnalyze } from './analyze.js';
-import { compareSpec, runCompare } from './compare.js';
+import { runAnalyze } from './analyze.js';
+import { runCompare } from './compare.js';
 import { readManifest } from './checkpoint.js';
 import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
@@ -33,11 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  const all: Record<string, typeof analyzeSpec> = { ...commands, analyze: analyzeSpec, compare: compareSpec };
-  const spec = all[cmd];
+  const spec = commands[cmd];
   if (!spec) {
-    const s = suggest(cmd, Object.keys(all));
-    throw new UsageError(`unknown command '${cmd}'${s ? ` (did you mean '${s}'?)` : ''}; commands: ${Object.keys(all).join(', ')}`);
+    const s = suggest(cmd, Object.keys(commands));
+    throw new UsageError(`unknown command '${cmd}'${s ? ` (did you mean '${s}'?)` : ''}; commands: ${Object.keys(commands).join(', ')}`);
   }
   const args = parseArgs(spec, rest);
   if (args.help) {
