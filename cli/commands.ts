@@ -43,7 +43,7 @@ export const trainSpec: CommandSpec = {
     { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder for metrics.jsonl, curves.svg, summary.json, checkpoints/ and model.safetensors (default runs/<model>-<dataset>-<optimizer>-<time>)', group: 'Run' },
     { name: 'resume', type: 'string', metavar: 'CKPT', help: 'continue a run from a checkpoint (its step-*.json, its .safetensors, or the run folder for its newest); the run\'s settings come from the checkpoint, except --epochs, --lr, --schedule, --warmup, --max-loss-ratio, --max-weight-norm and the Run options given beside it (a change is recorded in the manifest and metrics.jsonl)', group: 'Run' },
     { name: 'checkpoint-every', type: 'int', min: 0, default: 0, metavar: 'STEPS', help: 'also checkpoint every STEPS steps inside an epoch (0: at the end of each epoch only)', group: 'Run' },
-    { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl', group: 'Run' },
+    { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl, with the update norm ‖Δw‖, the gradient norm ‖g‖ and, for PUGD/SAM/ASAM, the perturbation norm ‖ε‖ and the cosine between the two passes\' gradients (costs a copy of the weights per step); curves.svg then shows ‖Δw‖ per step', group: 'Run' },
     jsonOpt,
   ],
   epilog: [
@@ -82,7 +82,65 @@ export const infoSpec: CommandSpec = {
   options: [backendOpt, jsonOpt],
 };
 
-export const commands: Record<string, CommandSpec> = { train: trainSpec, eval: evalSpec, info: infoSpec };
+export const analyzeSpec: CommandSpec = {
+  name: 'analyze',
+  summary: 'Sharpness in the ball of radius ρ (PUGD\'s ε, SAM\'s ε, random directions, gradient ascent), 1-D and 2-D loss landscapes, and the top Hessian eigenvalue of a checkpoint, on a fixed data subset.',
+  usage: 'pugd analyze --checkpoint CKPT [--data PATH] [--limit N] [options]',
+  options: [
+    // --checkpoint, --dataset, --data exactly as `pugd eval` takes them.
+    ...evalSpec.options.filter((o) => ['checkpoint', 'dataset', 'data'].includes(o.name)),
+    { name: 'split', type: 'choice', choices: ['train', 'test'], default: 'train', help: 'which split the subset is taken from', group: 'Input' },
+    { name: 'limit', type: 'int', min: 1, default: 500, metavar: 'N', help: 'images in the subset (the first N, class-balanced, without augmentation)', group: 'Input' },
+    { name: 'batch-size', type: 'int', min: 1, max: 65536, default: 250, help: 'images per forward pass', group: 'Input' },
+    { name: 'bn', type: 'choice', choices: ['eval', 'train'], default: 'eval', help: 'BatchNorm mode: eval uses the checkpoint\'s running statistics, train the statistics of each batch', group: 'Analysis' },
+    { name: 'rho', type: 'string', default: '1,0.05', metavar: 'R[,R...]', help: 'ball radii for the sharpness (1: the paper\'s unit ball; 0.05: SAM\'s ρ)', group: 'Analysis' },
+    { name: 'directions', type: 'int', min: 0, default: 10, metavar: 'K', help: 'random filter-normalised directions per radius', group: 'Analysis' },
+    { name: 'ascent-steps', type: 'int', min: 0, default: 5, help: 'projected gradient-ascent steps per radius (from SAM\'s ε, step ρ/2)', group: 'Analysis' },
+    { name: 'points', type: 'int', min: 2, default: 21, help: 'points of the 1-D landscape', group: 'Analysis' },
+    { name: 'grid', type: 'int', min: 2, default: 11, help: 'points per side of the 2-D landscape (grid × grid losses)', group: 'Analysis' },
+    { name: 'range', type: 'number', gt: 0, default: 1, help: 'landscape coordinates run over [−range, range] (1 as Li et al.)', group: 'Analysis' },
+    { name: 'hessian-iterations', type: 'int', min: 0, default: 20, metavar: 'N', help: 'power iterations for the top Hessian eigenvalue (2 gradients each; 0: skip)', group: 'Analysis' },
+    { name: 'hvp-step', type: 'number', gt: 0, default: 1e-3, metavar: 'H', help: 'finite-difference step h of the Hessian-vector products', group: 'Analysis' },
+    { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'seed of the random directions and of the power iteration\'s start', group: 'Analysis' },
+    backendOpt,
+    { name: 'out', type: 'string', metavar: 'DIR', help: 'output folder (default: analysis/ in the checkpoint\'s run folder)', group: 'Run' },
+    jsonOpt,
+  ],
+  epilog: [
+    'Examples:',
+    '  pugd analyze --checkpoint runs/resnet20-cifar10-pugd-20250101-120000',
+    '  pugd analyze --checkpoint runs/a --limit 1000 --rho 1,0.5,0.05 --grid 21',
+  ].join('\n'),
+};
+
+/** `pugd train` options a compare passes to every run. */
+export const FORWARDED = ['model', 'width', 'dataset', 'data', 'limit-train', 'limit-test', 'no-augment', 'lr', 'momentum', 'weight-decay', 'label-smoothing', 'epochs', 'batch-size', 'schedule', 'warmup', 'backend', 'checkpoint-every', 'log-steps'];
+
+export const compareSpec: CommandSpec = {
+  name: 'compare',
+  summary: 'Train several optimizers over several seeds on the same data and schedule (each a normal, resumable run folder) and report them together: a table of test accuracy (mean ± std), time and speed, a paired per-seed comparison, and a plot.',
+  usage: 'pugd compare --dataset NAME [--optimizers sgd,sam,pugd] [--seeds 3] (--epochs E | --equal time --budget-minutes T) [options]',
+  options: [
+    { name: 'optimizers', type: 'string', default: 'sgd,sam,pugd', metavar: 'A,B,...', help: `optimizers to compare (of ${OPTIMIZERS.join(', ')}); the paired comparison takes every two`, group: 'Compare' },
+    { name: 'seeds', type: 'int', min: 1, max: 100, default: 3, metavar: 'N', help: 'runs per optimizer, with seeds --seed, --seed+1, …', group: 'Compare' },
+    { name: 'seed', type: 'int', min: 0, max: 4294967295, default: 0, help: 'the first seed', group: 'Compare' },
+    { name: 'equal', type: 'choice', choices: ['epochs', 'time'], default: 'epochs', help: 'what every optimizer gets the same of: epochs (--epochs) or wall-clock time (--budget-minutes)', group: 'Compare' },
+    { name: 'budget-minutes', type: 'number', gt: 0, metavar: 'T', help: 'with --equal time: the wall-clock budget of each run (training and test passes)', group: 'Compare' },
+    { name: 'timing-steps', type: 'int', min: 1, default: 10, metavar: 'N', help: 'with --equal time: the timing run of each optimizer trains 2 epochs of N steps and times the second (warm)', group: 'Compare' },
+    ...trainSpec.options.filter((o) => FORWARDED.includes(o.name)),
+    { name: 'out', type: 'string', metavar: 'DIR', help: 'the compare folder: compare.json, results.md, results.json, accuracy.svg, runs/ (default runs/compare-<model>-<dataset>-<time>)', group: 'Run' },
+    { name: 'resume', type: 'string', metavar: 'DIR', help: 'continue an interrupted compare from its folder (its settings come from DIR/compare.json)', group: 'Run' },
+    trainSpec.options.find((o) => o.name === 'json')!,
+  ],
+  epilog: [
+    'Examples:',
+    '  pugd compare --dataset cifar10 --model resnet20 --optimizers sgd,sam,pugd --seeds 3 --epochs 30',
+    '  pugd compare --dataset fashion-mnist --width 8 --equal time --budget-minutes 10',
+    '  pugd compare --resume runs/compare-resnet20-cifar10-20250101-120000',
+  ].join('\n'),
+};
+
+export const commands: Record<string, CommandSpec> = { train: trainSpec, eval: evalSpec, analyze: analyzeSpec, compare: compareSpec, info: infoSpec };
 
 export function topHelp(version: string): string {
   return [
@@ -93,6 +151,8 @@ export function topHelp(version: string): string {
     'Commands:',
     '  train    train a model (no arguments: a short demo run)',
     '  eval     evaluate a checkpoint on a test set',
+    '  analyze  sharpness, loss landscapes and the top Hessian eigenvalue of a checkpoint',
+    '  compare  train several optimizers over several seeds and tabulate them',
     '  info     show the compute backends and the GPU adapter',
     '',
     'Run `pugd <command> --help` for the options of a command.',

@@ -62,10 +62,22 @@ export function trainedConfig(arg: string): Partial<RunConfig> {
   return finalWeights(arg)?.config ?? (readManifest(arg).manifest.config as Partial<RunConfig>);
 }
 
-export async function runEval(a: Parsed): Promise<number> {
+/** The weights a --checkpoint argument names, with the run's settings, the backend and the data path. */
+export interface OpenedCheckpoint {
+  weights: { bytes: Uint8Array; source: string; epoch: number | null; step: number | null; path: string };
+  trained: RunConfig & { testImages?: number };
+  backend: Awaited<ReturnType<typeof selectBackend>>;
+  dataset: DatasetName;
+  data: string;
+  /** A run's final model.safetensors (with its config.json), not a checkpoint. */
+  final: boolean;
+}
+
+/** Reads `--checkpoint` (and `--backend`, `--dataset`, `--data`) as eval and analyze take them. */
+export async function openCheckpointArgs(a: Parsed, command: string): Promise<OpenedCheckpoint> {
   const json = Boolean(a.values.json);
   const say = json ? null : (l: string) => process.stderr.write(`${l}\n`);
-  if (a.values.checkpoint === undefined) throw new UsageError('pugd eval needs --checkpoint CKPT (a step-*.json, its .safetensors, a run folder or its model.safetensors)');
+  if (a.values.checkpoint === undefined) throw new UsageError(`pugd ${command} needs --checkpoint CKPT (a step-*.json, its .safetensors, a run folder or its model.safetensors)`);
   const arg = String(a.values.checkpoint);
   // The manifest first (a wrong path is a usage error before any device starts), then the backend
   // (the run's own unless --backend is given), then the tensors, which are created on it.
@@ -96,6 +108,13 @@ export async function runEval(a: Parsed): Promise<number> {
       data = locateDataset(dataset, undefined).path;
     }
   }
+  return { weights, trained, backend, dataset, data, final: final !== null };
+}
+
+export async function runEval(a: Parsed): Promise<number> {
+  const json = Boolean(a.values.json);
+  const say = json ? null : (l: string) => process.stderr.write(`${l}\n`);
+  const { weights, trained, backend, dataset, data, final } = await openCheckpointArgs(a, 'eval');
   // The run's test subset unless told otherwise (--limit-test N, --all-test, or another data set).
   if (a.given.has('all-test') && a.given.has('limit-test')) throw new UsageError('--all-test and --limit-test exclude each other');
   const limitTest = a.given.has('limit-test') ? Number(a.values['limit-test']) : a.values['all-test'] || dataset !== trained.dataset ? undefined : trained.limitTest;

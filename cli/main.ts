@@ -9,6 +9,8 @@ import { commands, topHelp } from './commands.js';
 import { probeBackends, formatInfo } from './info.js';
 import { runTrain } from './train.js';
 import { runEval, trainedConfig } from './eval.js';
+import { runAnalyze } from './analyze.js';
+import { runCompare } from './compare.js';
 import { softwareOnlyReason } from './backend.js';
 import { setBackendLogger, disposeBackend } from '../engine/backend.js';
 import '../engine/node.js'; // registers every backend this platform has
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.values.json) setBackendLogger(null);
-  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' ? args.values.checkpoint : undefined;
+  const ckpt = cmd === 'train' ? args.values.resume : cmd === 'eval' || cmd === 'analyze' ? args.values.checkpoint : undefined;
   // A resumed or evaluated run uses the backend it trained on unless --backend says otherwise, so the
   // GPU set-up below follows it too.
   const which = (ckpt !== undefined && !args.given.has('backend') ? trainedBackend(String(ckpt)) : undefined) ?? args.values.backend;
@@ -68,6 +70,10 @@ export async function main(argv: string[]): Promise<number> {
       return runTrain(args);
     case 'eval':
       return runEval(args);
+    case 'analyze':
+      return runAnalyze(args);
+    case 'compare':
+      return runCompare(args);
   }
   return 2;
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Module } from '../engine/nn/module.js';
 import { saveSafetensors } from '../engine/io/state.js';
 import { globalGenerator } from '../engine/random.js';
-import { plotSvg } from './plot.js';
+import { plotSvg, type StepPoint } from './plot.js';
+import type { StepStats } from './step_probe.js';
 import { saveCheckpoint, writeFileAtomic, moveCheckpoint } from './checkpoint.js';
 import type { CheckpointState, EpochRecord, RunOutput } from './trainer.js';
 
@@ -58,8 +59,25 @@ export class FileOutput implements RunOutput {
     this.o.log(line);
   }
 
-  stepDone(step: number, epoch: number, loss: number): void {
-    if (this.o.logSteps) appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss })}\n`);
+  stepDone(step: number, epoch: number, loss: number, stats?: StepStats): void {
+    if (!this.o.logSteps) return;
+    appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss, ...(stats ? { update_norm: stats.dw, grad_norm: stats.g, eps_norm: stats.eps, grad_cos: stats.cos } : {}) })}\n`);
+  }
+
+  /** ‖Δw‖ per step from steps.jsonl (empty without --log-steps diagnostics). */
+  private updateNorms(): StepPoint[] {
+    if (!this.o.logSteps || !existsSync(this.stepsPath)) return [];
+    const pts: StepPoint[] = [];
+    for (const line of readFileSync(this.stepsPath, 'utf8').split('\n')) {
+      if (!line.includes('update_norm')) continue;
+      try {
+        const r = JSON.parse(line) as { step: number; update_norm: number };
+        pts.push({ step: r.step, dw: r.update_norm });
+      } catch {
+        // a torn line
+      }
+    }
+    return pts;
   }
 
   private changeToRecord: object | undefined;
@@ -67,7 +85,7 @@ export class FileOutput implements RunOutput {
   epochDone(rec: EpochRecord, history: readonly EpochRecord[]): void {
     appendFileSync(this.metricsPath, `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`);
     this.changeToRecord = undefined;
-    writeFileAtomic(this.plotPath, plotSvg(history.map((h) => ({ epoch: h.epoch, trainLoss: h.train_loss, trainAcc: h.train_acc, testLoss: h.test_loss, testAcc: h.test_acc })), this.o.title));
+    writeFileAtomic(this.plotPath, plotSvg(history.map((h) => ({ epoch: h.epoch, trainLoss: h.train_loss, trainAcc: h.train_acc, testLoss: h.test_loss, testAcc: h.test_acc })), this.o.title, this.updateNorms()));
     const test = rec.test_acc !== undefined ? ` · test loss ${rec.test_loss!.toFixed(4)} acc ${(100 * rec.test_acc).toFixed(2)}%` : '';
     this.o.log(
       `epoch ${rec.epoch}: train loss ${rec.train_loss.toFixed(4)} acc ${(100 * rec.train_acc).toFixed(2)}%${test} · lr ${rec.lr.toPrecision(3)} · ` +

@@ -1,7 +1,8 @@
 // The training-curves plot: an SVG with two panels side by side, loss (train and test) and accuracy
-// in % (train and test), against the epoch. Redrawn from all epochs so far after every epoch, so the
+// in % (train and test), against the epoch, and with per-step diagnostics (--log-steps) a third panel,
+// the update norm ‖Δw‖ against the step. Redrawn from all epochs so far after every epoch, so the
 // file is always a complete picture. Pure string building (works anywhere); no fonts or scripts
-// referenced, so any browser or image viewer shows it. Not handled: log scales, per-step curves.
+// referenced, so any browser or image viewer shows it. Not handled: log scales.
 
 export interface EpochPoint {
   epoch: number;
@@ -11,15 +12,22 @@ export interface EpochPoint {
   testAcc?: number;
 }
 
+/** One step's update norm (steps.jsonl with --log-steps). */
+export interface StepPoint {
+  step: number;
+  dw: number;
+}
+
 const W = 960;
+const W3 = 1440;
 const H = 400;
 const PANEL_W = 380;
 const PANEL_H = 270;
 const TOP = 76;
-const LEFTS = [70, 550];
+const LEFTS = [70, 550, 1030];
 const COLORS = { train: '#1f77b4', test: '#d62728' };
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -34,7 +42,7 @@ export function ticks(lo: number, hi: number, target = 5): number[] {
   return out;
 }
 
-function fmt(v: number): string {
+export function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 1 ? String(Number(v.toPrecision(3))) : String(Number(v.toPrecision(2)));
@@ -47,7 +55,7 @@ interface Series {
   dashed?: boolean;
 }
 
-function panel(left: number, title: string, yLabel: string, series: Series[], xMax: number, yRange?: [number, number]): string {
+function panel(left: number, title: string, yLabel: string, series: Series[], xMax: number, yRange?: [number, number], xLabel = 'epoch'): string {
   const all = series.flatMap((s) => s.pts.map((p) => p[1])).filter(Number.isFinite);
   let [y0, y1] = yRange ?? [Math.min(0, ...all), Math.max(...all, 1e-6)];
   if (!yRange) {
@@ -72,14 +80,14 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
     parts.push(`<line x1="${x}" y1="${TOP + PANEL_H}" x2="${x}" y2="${TOP + PANEL_H + 4}" stroke="#444"/>`);
     parts.push(`<text x="${x}" y="${TOP + PANEL_H + 17}" text-anchor="middle" font-size="11">${t}</text>`);
   }
-  parts.push(`<text x="${left + PANEL_W - 20}" y="${TOP + PANEL_H + 36}" text-anchor="middle" font-size="12">epoch</text>`);
+  parts.push(`<text x="${left + PANEL_W - 20}" y="${TOP + PANEL_H + 36}" text-anchor="middle" font-size="12">${xLabel}</text>`);
   parts.push(`<text transform="translate(${left - 48},${TOP + PANEL_H / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = s.pts.filter((p) => Number.isFinite(p[1]));
     if (pts.length === 0) return;
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
-    for (const p of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${s.color}"/>`);
+    if (pts.length <= 60) for (const p of pts) parts.push(`<circle cx="${sx(p[0]).toFixed(1)}" cy="${sy(p[1]).toFixed(1)}" r="3" fill="${s.color}"/>`);
     // Legend under the axis, left of the x label, so it never covers a curve.
     const lx = left + 70 * i;
     const ly = TOP + PANEL_H + 36;
@@ -95,7 +103,7 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
  * @example
  *   writeFileSync('curves.svg', plotSvg(points, 'resnet20 · cifar10 · pugd'));
  */
-export function plotSvg(points: readonly EpochPoint[], title: string): string {
+export function plotSvg(points: readonly EpochPoint[], title: string, steps: readonly StepPoint[] = []): string {
   const xMax = points.length ? Math.max(...points.map((p) => p.epoch)) : 1;
   const series = (key: 'Loss' | 'Acc', scale: number): Series[] => [
     { label: 'train', color: COLORS.train, pts: points.map((p) => [p.epoch, p[`train${key}`] * scale]) },
@@ -106,14 +114,29 @@ export function plotSvg(points: readonly EpochPoint[], title: string): string {
     ? `epoch ${last.epoch}: train loss ${last.trainLoss.toFixed(4)}, acc ${(100 * last.trainAcc).toFixed(2)}%` +
       (last.testAcc !== undefined ? ` · test loss ${last.testLoss!.toFixed(4)}, acc ${(100 * last.testAcc).toFixed(2)}%` : '')
     : 'no epoch finished yet';
+  const width = steps.length ? W3 : W;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15">${esc(title)}</text>`,
-    `<text x="${W / 2}" y="40" text-anchor="middle" font-size="12" fill="#555">${esc(sub)}</text>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif">`,
+    `<rect width="${width}" height="${H}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15">${esc(title)}</text>`,
+    `<text x="${width / 2}" y="40" text-anchor="middle" font-size="12" fill="#555">${esc(sub)}</text>`,
     panel(LEFTS[0], 'Loss', 'cross-entropy', series('Loss', 1), xMax),
     panel(LEFTS[1], 'Accuracy', 'accuracy (%)', series('Acc', 100), xMax, [0, 100]),
+    ...(steps.length ? [updatePanel(steps)] : []),
     '</svg>',
     '',
   ].join('\n');
+}
+
+/** The per-step update norm, thinned to at most 1500 points (each the largest ‖Δw‖ of its stretch). */
+function updatePanel(steps: readonly StepPoint[]): string {
+  const every = Math.max(1, Math.ceil(steps.length / 1500));
+  const pts: [number, number][] = [];
+  for (let i = 0; i < steps.length; i += every) {
+    let top = steps[i];
+    for (let j = i + 1; j < Math.min(steps.length, i + every); j++) if (steps[j].dw > top.dw) top = steps[j];
+    pts.push([top.step, top.dw]);
+  }
+  const max = Math.max(...steps.map((s) => s.dw).filter(Number.isFinite), 0);
+  return panel(LEFTS[2], `Update norm (max ${fmt(max)})`, '‖Δw‖ per step', [{ label: '‖Δw‖', color: '#2ca02c', pts }], steps[steps.length - 1].step, undefined, 'step');
 }

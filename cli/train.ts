@@ -22,6 +22,7 @@ import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } 
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper, describeSkipped } from './components.js';
 import { StopOnSignal } from './stop.js';
+import { StepProbe } from './step_probe.js';
 
 /** Everything that defines a run; saved in config.json and in every checkpoint. */
 export type { RunConfig };
@@ -90,7 +91,8 @@ function configFromFlags(a: Parsed): RunConfig {
   };
 }
 
-function timestamp(): string {
+/** Local time as YYYYMMDD-HHMMSS, for default folder names. */
+export function timestamp(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -210,11 +212,13 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
   const tty = !json && Boolean(process.stderr.isTTY);
   const progress = json ? undefined : new Progress({ out: process.stderr, tty, columns: () => process.stderr.columns });
   const t0 = performance.now();
+  const probe = config.logSteps ? new StepProbe(model.parameters(), ['pugd', 'sam', 'asam'].includes(config.optimizer)) : undefined;
   try {
     const r = await train({
       model, optimizer, schedule, train: data.train, test: data.test, epochs: config.epochs, output, progress,
       checkpointEverySteps: config.checkpointEvery,
       readEveryStep: config.logSteps,
+      probe,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stop.requested,
@@ -258,6 +262,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
     throw e;
   } finally {
     await data.close();
+    probe?.dispose();
     model.dispose();
     lock.release();
   }

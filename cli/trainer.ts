@@ -19,6 +19,7 @@ import { tidy, keep, dispose, type Tensor, type TensorContainer } from '../engin
 import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
 import { getBackend } from '../engine/backend.js';
 import type { Progress } from './progress.js';
+import type { StepProbe, StepStats } from './step_probe.js';
 
 /** One batch on the current backend: images x [n, C, H, W] f32, labels y [n] i32. The loop disposes it. */
 export interface Batch {
@@ -79,7 +80,8 @@ export interface EpochRecord {
 /** Where results go; the CLI writes files, tests may collect in memory. */
 export interface RunOutput {
   epochDone(rec: EpochRecord, history: readonly EpochRecord[]): void | Promise<void>;
-  stepDone?(step: number, epoch: number, loss: number): void;
+  /** Every step when losses are read each step; `stats` when a StepProbe measured the step. */
+  stepDone?(step: number, epoch: number, loss: number, stats?: StepStats): void;
   /** Writes a checkpoint; returns a description of where (for messages). */
   checkpoint?(c: CheckpointState): Promise<string>;
   /** Checkpoints written after the last sane one when training diverged; returns where they went. */
@@ -138,6 +140,8 @@ export interface TrainerOptions {
   /** Read the loss every step (steps.jsonl, exact NaN detection) even on WebGPU. */
   readEveryStep?: boolean;
   labelSmoothing?: number;
+  /** Per-step ‖Δw‖, ‖g‖, ‖ε‖, cos(g1, g2) (cli/step_probe.ts), read in one readback with the step's loss. */
+  probe?: StepProbe;
   resume?: ResumePoint;
   /** Stops cleanly (checkpoint, then return) when it turns true: SIGINT/SIGTERM. */
   shouldStop?: () => boolean;
@@ -347,6 +351,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         // Every pass's loss is returned to the optimizer; the first (clean) pass's loss and correct
         // count are what the epoch figures report, as the reference's "closure" mode logs.
         const passes: { loss: Tensor; correct: Tensor | null }[] = [];
+        let stats: Tensor | null = null;
+        o.probe?.begin();
         try {
           await stepWithContext(() => optimizer.step(() => {
             const r = tidy(() => {
@@ -355,10 +361,13 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
               return { loss, correct: passes.length === 0 ? noGrad(() => countCorrect(logits, y)) : null };
             });
             r.loss.backward();
+            o.probe?.afterBackward();
             passes.push({ loss: keep(r.loss), correct: r.correct ? keep(r.correct) : null });
             return r.loss;
           }));
+          if (passes.length) stats = o.probe?.end(passes[0].loss) ?? null;
         } finally {
+          o.probe?.release();
           x.dispose();
           y.dispose();
           for (const p of passes.slice(1)) p.loss.dispose();
@@ -370,7 +379,12 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         correct.dispose();
         lossSum = keep(l2);
         correct = keep(c2);
-        if (readEvery && output.stepDone) output.stepDone(step + 1, epoch, await f.loss.item());
+        if (readEvery && output.stepDone) {
+          // With a probe, the loss travels in its vector: still one readback per step.
+          const r = stats ? await o.probe!.read(stats) : { loss: await f.loss.item(), stats: undefined };
+          output.stepDone(step + 1, epoch, r.loss, r.stats);
+        }
+        stats?.dispose();
         f.loss.dispose();
         f.correct.dispose();
         step++;
