@@ -2,7 +2,7 @@
 // x [N,C,H,W], w [K,C,R,S] (OIHW), y/dy [N,K,P,Q]. Every kernel is an implicit GEMM: no im2col buffer,
 // the patch addressing is done while loading, and each invocation owns a 4×4 block of the GEMM output
 // in four vec4 accumulators (register blocking), with no workgroup memory and no barriers (CPU-backed
-// adapters such as SwiftShader run barriers very slowly; see webgpu_plans.ts for the measurements).
+// adapters such as SwiftShader run barriers very slowly; see engine/ops/launch.ts for the measurements).
 //
 //   conv2d_fwd     y  [K, N·P·Q] = w [K, C·R·S] · patches(x) [C·R·S, N·P·Q]
 //                  invocation: 4 output channels × 8 consecutive output pixels (n,p,q flattened)
@@ -16,7 +16,7 @@
 //                  partials[s, K, C·R·S]; reduce_splits (wgsl/reduce.wgsl) then adds the splits in order.
 //                  This is the split reduction: parallelism without float atomics.
 // Dispatch: @workgroup_size(8,8) → a 64×32 tile of the GEMM output
-// (columns × rows, gemmTiles in webgpu_plans.ts); x = column tiles (folded into z above 65535 for fwd and
+// (columns × rows, conv2dTiles in engine/ops/conv2d.ts); x = column tiles (folded into z above 65535 for fwd and
 // bwd_x), y = row tiles. Blocks of 4×8 were measured faster than 4×4 on SwiftShader (forward and input
 // gradient +10–20%, weight gradient +33–65%); 8×8 slower (register spills). The forward loops over the
 // taps outside the channels, so masks and offsets are computed once per tap (+30–50%).

@@ -3,7 +3,7 @@
 // transA/transB are override constants (pipeline key), so the index arithmetic folds at compile time.
 //
 // Two entry points computing the same thing; the backend picks one per adapter (measured: see
-// engine/backends/webgpu_plans.ts):
+// engine/ops/launch.ts):
 //   matmul_fwd        barrier-free register blocking: @workgroup_size(8,8), each invocation computes a
 //                     4×4 block of C in four vec4 accumulators (a 32×32 tile per workgroup). No workgroup
 //                     memory: CPU-backed adapters (SwiftShader) run barriers very slowly.

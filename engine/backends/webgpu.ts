@@ -27,9 +27,9 @@
 import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
 import { dropBackend, registerBackend } from '../backend.js';
 import type { KernelSpec } from '../kernel.js';
-import { kernels } from '../ops/index.js';
+import { helperKernels, kernels, launchPlans } from '../ops/index.js';
+import { perElement, type Pass, type Variant } from '../ops/launch.js';
 import { wgslSources } from '../generated/assets.js';
-import { helperKernels, planKernel, type Pass, type Variant } from './webgpu_plans.js';
 
 interface GpuBuf extends Buf {
   readonly gpu: GPUBuffer;
@@ -164,7 +164,7 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly info: BackendInfo;
   readonly counters: BackendCounters = { dispatches: 0, readbacks: 0, liveBytes: 0, liveBuffers: 0, peakBytes: 0, submits: 0, pipelines: 0 };
-  /** Kernel variant for matmul (see webgpu_plans.ts); tests switch it to cover both. */
+  /** Kernel variant for matmul and conv2d (see engine/ops/launch.ts); tests switch it to cover both. */
   variant: Variant;
   readonly isFallbackAdapter: boolean;
 
@@ -417,7 +417,8 @@ export class WebGpuBackend implements Backend {
     }
     for (const b of [...inputs, ...outputs]) if ((b as GpuBuf).freed) throw new Error(`webgpu: ${k.name} uses buffer '${b.label}' after it was freed (engine bug)`);
     const scratch: GpuBuf[] = [];
-    const passes = planKernel(
+    const plan = launchPlans[k.name] ?? perElement;
+    const passes = plan(
       {
         variant: this.variant,
         scratch: (bytes, label) => {
@@ -427,11 +428,6 @@ export class WebGpuBackend implements Backend {
         },
       },
       k, params, inputs, outputs,
-      (name) => {
-        const s = this.specs.get(name);
-        if (!s) throw new Error(`webgpu: unknown kernel '${name}'`);
-        return s;
-      },
     );
     this.counters.dispatches++;
     for (const p of passes) this.encode(p, k.name);
