@@ -24,8 +24,9 @@ const tilesOf = (src: string) => {
 };
 const variants = [{ name: 'production', src: wgslSources.conv2d }, ...(process.env.LAB_VARIANTS ?? '').split(',').filter(Boolean).map((p) => ({ name: p, src: readFileSync(p, 'utf8') }))].map((v) => ({ ...v, tiles: tilesOf(v.src) }));
 async function use(b: Gpu, v: (typeof variants)[number]) {
-  await b.replaceFamilySource('conv2d', v.src);
+  // Tiles first: the backend compiles them into the module as constants (engine/ops/launch.ts).
   Object.assign(conv2dTiles, v.tiles);
+  await b.replaceFamilySource('conv2d', v.src);
 }
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const B = Number(process.env.BENCH_BATCH ?? 8);

@@ -27,8 +27,8 @@
 import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
 import { dropBackend, registerBackend } from '../backend.js';
 import type { KernelSpec } from '../kernel.js';
-import { helperKernels, kernels, launchPlans } from '../ops/index.js';
-import { perElement, type Pass, type Variant } from '../ops/launch.js';
+import { helperKernels, kernels, launchPlans, launchTiles } from '../ops/index.js';
+import { perElement, tileConstantsWgsl, type Pass, type Variant } from '../ops/launch.js';
 import { wgslSources } from '../generated/assets.js';
 
 interface GpuBuf extends Buf {
@@ -262,11 +262,16 @@ export class WebGpuBackend implements Backend {
     await Promise.all([...families].filter((f) => wgslSources[f] !== undefined).map((f) => this.compileFamily(f)));
   }
 
-  /** Compiles `source` (or wgsl/<family>.wgsl) with the common prelude; throws naming family, kernels, line. */
+  /**
+   * Compiles `source` (or wgsl/<family>.wgsl) with the common prelude and the family's tile constants
+   * (engine/ops/launch.ts; read when compiling, so the kernel lab can swap them); throws naming
+   * family, kernels, line.
+   */
   async compileFamily(family: string, source?: string): Promise<GPUShaderModule> {
     const body = source ?? wgslSources[family];
     if (body === undefined) throw new Error(`webgpu: no wgsl/${family}.wgsl in this build (rebuild with npm run build)`);
-    const prelude = wgslSources.common ?? '';
+    const tiles = tileConstantsWgsl(launchTiles[family] ?? {});
+    const prelude = (wgslSources.common ?? '') + (tiles ? `\n${tiles.replace(/\n$/, '')}` : '');
     const code = `${prelude}\n${body}`;
     const preludeLines = prelude.split('\n').length;
     const names = [...(kernels[family] ?? []), ...(helperKernels[family] ?? [])].map((k) => k.name);

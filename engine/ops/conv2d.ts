@@ -19,7 +19,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { pair, shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
-import { grid1, grid2, pass, type LaunchPlan } from './launch.js';
+import { grid1, grid2, pass, type LaunchPlan, type Tiles } from './launch.js';
 import { reduce_splits } from './reduce.js';
 import { add } from './elementwise.js';
 import { reshape } from './reshape.js';
@@ -127,11 +127,13 @@ export const conv2d_bwd_w_split = kernel({
 export const conv2dHelperKernels = [conv2d_fwd_tiled, conv2d_bwd_x_tiled, conv2d_bwd_w_split];
 
 /**
- * Output tile of one workgroup, [columns, rows] of the GEMM output; must match the WGSL (invocation
- * block × @workgroup_size). @internal: the kernel lab (bench/lab/) swaps it together with a variant's
- * source.
+ * Output tile of one workgroup, [columns, rows] of the GEMM output: the one place (wgsl/conv2d.wgsl
+ * reads it as CONV2D_FWD_TILE_COLS, ...; engine/ops/launch.ts). The barrier-free kernels take any
+ * multiple of their 8×4 invocation block (conv2d_bwd_w_split shares conv2d_bwd_w's tile); the tiled
+ * kernels' staging is written for 64×64 (they assert so). @internal: the kernel lab (bench/lab/) swaps
+ * it together with a variant's source.
  */
-export const conv2dTiles: Record<string, [number, number]> = {
+export const conv2dTiles: Tiles = {
   conv2d_fwd: [64, 32],
   conv2d_fwd_tiled: [64, 64],
   conv2d_bwd_x: [64, 32],

@@ -12,12 +12,12 @@ import { sum, mean, sumSquares } from './reduce.js';
 import { relu } from './relu.js';
 import { reshape, flatten } from './reshape.js';
 import { matmul } from './matmul.js';
-import type { LaunchPlan } from './launch.js';
+import type { LaunchPlan, Tiles } from './launch.js';
 import { elementwiseKernels } from './elementwise.js';
 import { reduceKernels, reduceHelperKernels, reducePlans } from './reduce.js';
 import { reluKernels } from './relu.js';
-import { matmulKernels, matmulHelperKernels, matmulPlans } from './matmul.js';
-import { conv2dKernels, conv2dHelperKernels, conv2dPlans } from './conv2d.js';
+import { matmulKernels, matmulHelperKernels, matmulPlans, matmulTiles } from './matmul.js';
+import { conv2dKernels, conv2dHelperKernels, conv2dPlans, conv2dTiles } from './conv2d.js';
 import { batchnorm2dKernels, batchnorm2dHelperKernels, batchnorm2dPlans } from './batchnorm2d.js';
 import { pool2dKernels, pool2dPlans } from './pool2d.js';
 import { softmaxCeKernels, softmaxCeHelperKernels, softmaxCePlans } from './softmax_ce.js';
@@ -78,4 +78,10 @@ export const launchPlans: Record<string, LaunchPlan> = {
   ...softmaxCePlans,
   ...padPlans,
   ...optimPlans,
+};
+
+/** Workgroup output tiles by family, read by the plans and (as WGSL constants) by the kernels. */
+export const launchTiles: Record<string, Tiles> = {
+  matmul: matmulTiles,
+  conv2d: conv2dTiles,
 };

@@ -87,3 +87,19 @@ export const perElement: LaunchPlan = (_ctx, k, P, inputs, outputs) => {
   }
   return [pass(k, P, [...inputs, ...outputs], grid1(P.n))];
 };
+
+/**
+ * Output tiles of the GEMM-like entry points of a family, [columns, rows] of one workgroup's output,
+ * declared once, in the family file. The WGSL does not repeat them: the backend prepends
+ * `const <ENTRY>_TILE_COLS: u32` and `<ENTRY>_TILE_ROWS` (tileConstantsWgsl) to the family's source,
+ * and the kernels derive their @workgroup_size and indexing from those, so the plan's workgroup
+ * counts and the kernels cannot disagree.
+ */
+export type Tiles = Record<string, [number, number]>;
+
+/** The WGSL declarations of `tiles` (one line per constant, entry names upper-cased). */
+export function tileConstantsWgsl(tiles: Tiles): string {
+  return Object.entries(tiles)
+    .map(([entry, [cols, rows]]) => `const ${entry.toUpperCase()}_TILE_COLS: u32 = ${cols}u;\nconst ${entry.toUpperCase()}_TILE_ROWS: u32 = ${rows}u;\n`)
+    .join('');
+}

@@ -11,7 +11,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
-import { grid2, pass, type LaunchPlan } from './launch.js';
+import { grid2, pass, type LaunchPlan, type Tiles } from './launch.js';
 import { add } from './elementwise.js';
 import { reshape } from './reshape.js';
 
@@ -104,10 +104,11 @@ export const matmul_fwd_tiled = kernel({
 export const matmulHelperKernels = [matmul_fwd_tiled];
 
 /**
- * Output tile of one workgroup, [columns, rows] of C; must match the WGSL (invocation block ×
- * @workgroup_size). @internal: the kernel lab (bench/lab/) swaps it together with a variant's source.
+ * Output tile of one workgroup, [columns, rows] of C: the one place (wgsl/matmul.wgsl reads it as
+ * MATMUL_FWD_TILE_COLS, ...; engine/ops/launch.ts). matmul_fwd takes any multiple of its 4×4
+ * invocation block; the tiled kernel's staging is written for 64×64 (it asserts so).
  */
-export const matmulTiles: Record<string, [number, number]> = {
+export const matmulTiles: Tiles = {
   matmul_fwd: [32, 32],
   matmul_fwd_tiled: [64, 64],
 };
