@@ -2,7 +2,7 @@
 // x [N,C,H,W], w [K,C,R,S] (OIHW), y/dy [N,K,P,Q]. Every kernel is an implicit GEMM: no im2col buffer,
 // the patch addressing is done while loading, and each invocation owns a 4×4 block of the GEMM output
 // in four vec4 accumulators (register blocking), with no workgroup memory and no barriers (CPU-backed
-// adapters such as SwiftShader run barriers very slowly; see webgpu_plans.ts for the measurements).
+// adapters such as SwiftShader run barriers very slowly; see engine/ops/launch.ts for the measurements).
 //
 //   conv2d_fwd     y  [K, N·P·Q] = w [K, C·R·S] · patches(x) [C·R·S, N·P·Q]
 //                  invocation: 4 output channels × 8 consecutive output pixels (n,p,q flattened)
@@ -15,8 +15,9 @@
 //   conv2d_bwd_w_split  the same, but workgroup z = split s sums only chunk s of N·P·Q and writes
 //                  partials[s, K, C·R·S]; reduce_splits (wgsl/reduce.wgsl) then adds the splits in order.
 //                  This is the split reduction: parallelism without float atomics.
-// Dispatch: @workgroup_size(8,8) → a 64×32 tile of the GEMM output
-// (columns × rows, gemmTiles in webgpu_plans.ts); x = column tiles (folded into z above 65535 for fwd and
+// Dispatch: one workgroup per tile of the GEMM output, <ENTRY>_TILE_COLS × _ROWS (64×32; columns ×
+// rows; declared once as conv2dTiles in engine/ops/conv2d.ts, which the backend prepends to this file
+// as constants); @workgroup_size = tile / (8×4); x = column tiles (folded into z above 65535 for fwd and
 // bwd_x), y = row tiles. Blocks of 4×8 were measured faster than 4×4 on SwiftShader (forward and input
 // gradient +10–20%, weight gradient +33–65%); 8×8 slower (register spills). The forward loops over the
 // taps outside the channels, so masks and offsets are computed once per tap (+30–50%).
@@ -55,13 +56,17 @@ fn gather4(idx: vec4u, ok: vec4<bool>) -> vec4f {
   return select(vec4f(0.0), vec4f(in0[i.x], in0[i.y], in0[i.z], in0[i.w]), ok);
 }
 
-@compute @workgroup_size(8, 8)
+const_assert CONV2D_FWD_TILE_COLS % 8u == 0u && CONV2D_FWD_TILE_ROWS % 4u == 0u;
+const_assert CONV2D_BWD_X_TILE_COLS % 8u == 0u && CONV2D_BWD_X_TILE_ROWS % 4u == 0u;
+const_assert CONV2D_BWD_W_TILE_COLS % 8u == 0u && CONV2D_BWD_W_TILE_ROWS % 4u == 0u;
+
+@compute @workgroup_size(CONV2D_FWD_TILE_COLS / 8u, CONV2D_FWD_TILE_ROWS / 4u)
 fn conv2d_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = p;
   let PQ = g.P * g.Q;
   let NPQ = g.N * PQ;
-  let j0 = ((wid.x + wid.z * nwg.x) * 8u + lid.x) * 8u;
-  let k0 = (wid.y * 8u + lid.y) * 4u;
+  let j0 = (wid.x + wid.z * nwg.x) * CONV2D_FWD_TILE_COLS + lid.x * 8u;
+  let k0 = wid.y * CONV2D_FWD_TILE_ROWS + lid.y * 4u;
   if (j0 >= NPQ || k0 >= g.K) { return; }
   let HW = g.H * g.W;
   let ja = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(NPQ - 1u));
@@ -128,14 +133,14 @@ fn conv2d_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(CONV2D_BWD_X_TILE_COLS / 8u, CONV2D_BWD_X_TILE_ROWS / 4u)
 fn conv2d_bwd_x(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = p;
   let HW = g.H * g.W;
   let NHW = g.N * HW;
   let PQ = g.P * g.Q;
-  let j0 = ((wid.x + wid.z * nwg.x) * 8u + lid.x) * 8u;
-  let c0 = (wid.y * 8u + lid.y) * 4u;
+  let j0 = (wid.x + wid.z * nwg.x) * CONV2D_BWD_X_TILE_COLS + lid.x * 8u;
+  let c0 = wid.y * CONV2D_BWD_X_TILE_ROWS + lid.y * 4u;
   if (j0 >= NHW || c0 >= g.C) { return; }
   let ja = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(NHW - 1u));
   let jb = min(vec4u(j0) + vec4u(4u, 5u, 6u, 7u), vec4u(NHW - 1u));
@@ -271,21 +276,21 @@ fn store_dw(base: u32, g: ConvParams, k0: u32, q0: u32, acc: array<vec4f, 8>) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(CONV2D_BWD_W_TILE_COLS / 8u, CONV2D_BWD_W_TILE_ROWS / 4u)
 fn conv2d_bwd_w(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = p;
-  let q0 = (wid.x * 8u + lid.x) * 8u;
-  let k0 = (wid.y * 8u + lid.y) * 4u;
+  let q0 = wid.x * CONV2D_BWD_W_TILE_COLS + lid.x * 8u;
+  let k0 = wid.y * CONV2D_BWD_W_TILE_ROWS + lid.y * 4u;
   if (q0 >= g.C * g.R * g.S || k0 >= g.K) { return; }
   store_dw(0u, g, k0, q0, bwd_w_block(g, k0, q0, 0u, g.N * g.P * g.Q));
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(CONV2D_BWD_W_TILE_COLS / 8u, CONV2D_BWD_W_TILE_ROWS / 4u)
 fn conv2d_bwd_w_split(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let g = ConvParams(psp.N, psp.C, psp.H, psp.W, psp.K, psp.R, psp.S, psp.P, psp.Q, psp.strideH, psp.strideW, psp.padH, psp.padW);
   let CRS = g.C * g.R * g.S;
-  let q0 = (wid.x * 8u + lid.x) * 8u;
-  let k0 = (wid.y * 8u + lid.y) * 4u;
+  let q0 = wid.x * CONV2D_BWD_W_TILE_COLS + lid.x * 8u;
+  let k0 = wid.y * CONV2D_BWD_W_TILE_ROWS + lid.y * 4u;
   if (q0 >= CRS || k0 >= g.K) { return; }
   let NPQ = g.N * g.P * g.Q;
   let m0 = min(NPQ, wid.z * psp.chunk);
@@ -303,6 +308,9 @@ fn conv2d_bwd_w_split(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocati
 // tW[kk·16 + g]: the weight column (reduction index t0 + kk) for GEMM rows 4g..4g+3 of the tile;
 // tP[kk·16 + g]: the patch row t0 + kk for GEMM columns (pixels) 4g..4g+3.
 var<workgroup> tW: array<vec4f, 256>;
+// The staging is written for 16×16 invocations of 4×4 blocks (a 64×64 tile), as in wgsl/matmul.wgsl.
+const_assert CONV2D_FWD_TILED_TILE_COLS == 64u && CONV2D_FWD_TILED_TILE_ROWS == 64u;
+const_assert CONV2D_BWD_X_TILED_TILE_COLS == 64u && CONV2D_BWD_X_TILED_TILE_ROWS == 64u;
 var<workgroup> tP: array<vec4f, 256>;
 
 fn tiled_store(row0: u32, col0: u32, rows: u32, cols: u32, colPlane: u32, acc: array<vec4f, 4>) {
@@ -327,8 +335,8 @@ fn conv2d_fwd_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   let RS = g.R * g.S;
   let CRS = g.C * RS;
   let HW = g.H * g.W;
-  let rowT = wid.y * 64u;
-  let colT = (wid.x + wid.z * nwg.x) * 64u;
+  let rowT = wid.y * CONV2D_FWD_TILED_TILE_ROWS;
+  let colT = (wid.x + wid.z * nwg.x) * CONV2D_FWD_TILED_TILE_COLS;
   let lk = tid / 16u;
   let lg = tid % 16u;
   // The 4 pixels this invocation stages (fixed across the reduction).
@@ -379,8 +387,8 @@ fn conv2d_bwd_x_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   let RS = g.R * g.S;
   let CRS = g.C * RS;
   let KRS = g.K * RS;
-  let rowT = wid.y * 64u;
-  let colT = (wid.x + wid.z * nwg.x) * 64u;
+  let rowT = wid.y * CONV2D_BWD_X_TILED_TILE_ROWS;
+  let colT = (wid.x + wid.z * nwg.x) * CONV2D_BWD_X_TILED_TILE_COLS;
   let lk = tid / 16u;
   let lg = tid % 16u;
   let j = colT + lg * 4u + vec4u(0u, 1u, 2u, 3u);

@@ -3,13 +3,16 @@
 // transA/transB are override constants (pipeline key), so the index arithmetic folds at compile time.
 //
 // Two entry points computing the same thing; the backend picks one per adapter (measured: see
-// engine/backends/webgpu_plans.ts):
-//   matmul_fwd        barrier-free register blocking: @workgroup_size(8,8), each invocation computes a
-//                     4×4 block of C in four vec4 accumulators (a 32×32 tile per workgroup). No workgroup
+// engine/ops/launch.ts):
+//   matmul_fwd        barrier-free register blocking: each invocation computes a 4×4 block of C in four
+//                     vec4 accumulators; a workgroup covers one tile of MATMUL_FWD_TILE_COLS ×
+//                     MATMUL_FWD_TILE_ROWS (32×32; @workgroup_size = tile / 4). No workgroup
 //                     memory: CPU-backed adapters (SwiftShader) run barriers very slowly.
 //   matmul_fwd_tiled  GPUs: @workgroup_size(16,16), a 64×64 tile of C per workgroup, K stepped by 16
 //                     through workgroup memory (vec4 tiles of A and B), each invocation a 4×4 block.
-// Dispatch: x = ⌈N/32⌉ (or ⌈N/64⌉) column tiles, folded into z when above 65535; y = row tiles.
+// Dispatch: x = ⌈N/tile columns⌉, folded into z when above 65535; y = ⌈M/tile rows⌉. The tiles are
+// declared once, in engine/ops/matmul.ts (matmulTiles); the backend prepends them to this file as
+// <ENTRY>_TILE_COLS / _ROWS constants.
 // Bounds: rows/columns past M/N are clamped onto the last valid one while computing (no read out of
 // bounds, no branch in the inner loop) and never stored; the tiled kernel zero-fills partial tiles.
 // Determinism: each C element sums k = 0..K−1 in increasing order, on one invocation; no atomics.
@@ -47,10 +50,12 @@ fn store_block(row0: u32, col0: u32, acc: array<vec4f, 4>) {
   }
 }
 
-@compute @workgroup_size(8, 8)
+const_assert MATMUL_FWD_TILE_COLS % 4u == 0u && MATMUL_FWD_TILE_ROWS % 4u == 0u;
+
+@compute @workgroup_size(MATMUL_FWD_TILE_COLS / 4u, MATMUL_FWD_TILE_ROWS / 4u)
 fn matmul_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let col0 = ((wid.x + wid.z * nwg.x) * 8u + lid.x) * 4u;
-  let row0 = (wid.y * 8u + lid.y) * 4u;
+  let col0 = (wid.x + wid.z * nwg.x) * MATMUL_FWD_TILE_COLS + lid.x * 4u;
+  let row0 = wid.y * MATMUL_FWD_TILE_ROWS + lid.y * 4u;
   if (row0 >= p.M || col0 >= p.N) { return; }
   let lastR = p.M - 1u;
   let lastC = p.N - 1u;
@@ -76,9 +81,11 @@ fn matmul_fwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
 
 // ---- tiled (GPUs) ----------------------------------------------------------------------------------
 
-const TM: u32 = 64u;  // rows of C per workgroup
-const TN: u32 = 64u;  // columns of C per workgroup
+const TM: u32 = MATMUL_FWD_TILED_TILE_ROWS;  // rows of C per workgroup
+const TN: u32 = MATMUL_FWD_TILED_TILE_COLS;  // columns of C per workgroup
 const TK: u32 = 16u;  // K step through workgroup memory
+// The staging below is written for 16×16 invocations of 4×4 blocks, each staging one vec4 of A and B.
+const_assert TM == 64u && TN == 64u;
 
 // tA[kk·16 + g] holds A(rows 4g..4g+3 of the tile, k0 + kk); tB[kk·16 + g] holds B(k0 + kk, cols 4g..4g+3).
 var<workgroup> tA: array<vec4f, 256>;

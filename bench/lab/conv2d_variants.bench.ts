@@ -15,8 +15,8 @@ const { conv2d_fwd, conv2d_bwd_x, conv2d_bwd_w, conv2dGeometry } = await import(
 const { wgslSources } = await import('../../engine/generated/assets.js');
 type Gpu = import('../../engine/backends/webgpu.js').WebGpuBackend;
 
-const { gemmTiles } = await import('../../engine/backends/webgpu_plans.js');
-const baseTiles = structuredClone(gemmTiles);
+const { conv2dTiles } = await import('../../engine/ops/conv2d.js');
+const baseTiles = structuredClone(conv2dTiles);
 const tilesOf = (src: string) => {
   const t = structuredClone(baseTiles);
   for (const m of src.matchAll(/@lab-tiles (\w+)=(\d+)x(\d+)/g)) t[m[1]] = [Number(m[2]), Number(m[3])];
@@ -24,8 +24,9 @@ const tilesOf = (src: string) => {
 };
 const variants = [{ name: 'production', src: wgslSources.conv2d }, ...(process.env.LAB_VARIANTS ?? '').split(',').filter(Boolean).map((p) => ({ name: p, src: readFileSync(p, 'utf8') }))].map((v) => ({ ...v, tiles: tilesOf(v.src) }));
 async function use(b: Gpu, v: (typeof variants)[number]) {
+  // Tiles first: the backend compiles them into the module as constants (engine/ops/launch.ts).
+  Object.assign(conv2dTiles, v.tiles);
   await b.replaceFamilySource('conv2d', v.src);
-  Object.assign(gemmTiles, v.tiles);
 }
 const reps = Number(process.env.BENCH_REPS ?? 5);
 const B = Number(process.env.BENCH_BATCH ?? 8);

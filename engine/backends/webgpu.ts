@@ -27,9 +27,9 @@
 import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
 import { dropBackend, registerBackend } from '../backend.js';
 import type { KernelSpec } from '../kernel.js';
-import { kernels } from '../ops/index.js';
+import { helperKernels, kernels, launchPlans, launchTiles } from '../ops/index.js';
+import { perElement, tileConstantsWgsl, type Pass, type Variant } from '../ops/launch.js';
 import { wgslSources } from '../generated/assets.js';
-import { helperKernels, planKernel, type Pass, type Variant } from './webgpu_plans.js';
 
 interface GpuBuf extends Buf {
   readonly gpu: GPUBuffer;
@@ -166,7 +166,7 @@ export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly info: BackendInfo;
   readonly counters: BackendCounters = { dispatches: 0, readbacks: 0, liveBytes: 0, liveBuffers: 0, peakBytes: 0, submits: 0, pipelines: 0 };
-  /** Kernel variant for matmul (see webgpu_plans.ts); tests switch it to cover both. */
+  /** Kernel variant for matmul and conv2d (see engine/ops/launch.ts); tests switch it to cover both. */
   variant: Variant;
   readonly isFallbackAdapter: boolean;
 
@@ -264,11 +264,16 @@ export class WebGpuBackend implements Backend {
     await Promise.all([...families].filter((f) => wgslSources[f] !== undefined).map((f) => this.compileFamily(f)));
   }
 
-  /** Compiles `source` (or wgsl/<family>.wgsl) with the common prelude; throws naming family, kernels, line. */
+  /**
+   * Compiles `source` (or wgsl/<family>.wgsl) with the common prelude and the family's tile constants
+   * (engine/ops/launch.ts; read when compiling, so the kernel lab can swap them); throws naming
+   * family, kernels, line.
+   */
   async compileFamily(family: string, source?: string): Promise<GPUShaderModule> {
     const body = source ?? wgslSources[family];
     if (body === undefined) throw new Error(`webgpu: no wgsl/${family}.wgsl in this build (rebuild with npm run build)`);
-    const prelude = wgslSources.common ?? '';
+    const tiles = tileConstantsWgsl(launchTiles[family] ?? {});
+    const prelude = (wgslSources.common ?? '') + (tiles ? `\n${tiles.replace(/\n$/, '')}` : '');
     const code = `${prelude}\n${body}`;
     const preludeLines = prelude.split('\n').length;
     const names = [...(kernels[family] ?? []), ...(helperKernels[family] ?? [])].map((k) => k.name);
@@ -419,7 +424,8 @@ export class WebGpuBackend implements Backend {
     }
     for (const b of [...inputs, ...outputs]) if ((b as GpuBuf).freed) throw new Error(`webgpu: ${k.name} uses buffer '${b.label}' after it was freed (engine bug)`);
     const scratch: GpuBuf[] = [];
-    const passes = planKernel(
+    const plan = launchPlans[k.name] ?? perElement;
+    const passes = plan(
       {
         variant: this.variant,
         scratch: (bytes, label) => {
@@ -429,11 +435,6 @@ export class WebGpuBackend implements Backend {
         },
       },
       k, params, inputs, outputs,
-      (name) => {
-        const s = this.specs.get(name);
-        if (!s) throw new Error(`webgpu: unknown kernel '${name}'`);
-        return s;
-      },
     );
     this.counters.dispatches++;
     for (const p of passes) this.encode(p, k.name);

@@ -22,6 +22,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { grid1, pass, perItem, type LaunchPlan } from './launch.js';
 import { full } from './elementwise.js';
 import { passPolicy } from '../step_context.js';
 
@@ -133,3 +134,48 @@ export function batchNorm2d(
   if (!bias) beta.dispose();
   return y;
 }
+
+// ---- launch plan (engine/ops/launch.ts) ----------------------------------------------------------
+
+const bnPartialParams = [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['S', 'u32']] as const;
+/** Long channels: per-(channel, chunk) partial sums; the finish adds the S chunks in order. */
+export const bn_stats_partial = kernel({ name: 'bn_stats_partial', family: 'batchnorm2d', inputs: ['x'], outputs: ['partials'], params: bnPartialParams });
+export const bn_stats_finish = kernel({ name: 'bn_stats_finish', family: 'batchnorm2d', inputs: ['partials'], outputs: ['mean', 'var'], params: [['C', 'u32'], ['S', 'u32'], ['M', 'u32']] });
+export const bn_bwd_reduce_partial = kernel({ name: 'bn_bwd_reduce_partial', family: 'batchnorm2d', inputs: ['x', 'dy', 'mean'], outputs: ['partials'], params: bnPartialParams });
+export const bn_bwd_reduce_finish = kernel({ name: 'bn_bwd_reduce_finish', family: 'batchnorm2d', inputs: ['partials', 'var'], outputs: ['dgamma', 'dbeta'], params: [['C', 'u32'], ['S', 'u32'], ['eps', 'f32']] });
+export const batchnorm2dHelperKernels = [bn_stats_partial, bn_stats_finish, bn_bwd_reduce_partial, bn_bwd_reduce_finish];
+
+/** Per-channel reductions over more values than this use partial + finish passes. */
+export const SERIAL_CHANNEL_MAX = 1024;
+
+/** Chunks per channel for a per-channel reduction over M values: ~256 values each, at most 256. */
+function channelSplits(M: number): number {
+  return Math.min(256, Math.ceil(M / 256));
+}
+
+export const batchnorm2dPlans: Record<string, LaunchPlan> = {
+  bn_stats: (ctx, k, P, inputs, outputs) => {
+    const M = P.N * P.HW;
+    if (M <= SERIAL_CHANNEL_MAX) return [pass(k, P, [...inputs, ...outputs], grid1(P.C))];
+    const S = channelSplits(M);
+    const parts = ctx.scratch(P.C * S * 3 * 4, `bn_stats partials [${P.C},${S},3]`);
+    return [
+      pass(bn_stats_partial, { N: P.N, C: P.C, HW: P.HW, S }, [inputs[0], parts], grid1(P.C * S)),
+      pass(bn_stats_finish, { C: P.C, S, M }, [parts, outputs[0], outputs[1]], grid1(P.C)),
+    ];
+  },
+  bn_bwd_reduce: (ctx, k, P, inputs, outputs) => {
+    const M = P.N * P.HW;
+    if (M <= SERIAL_CHANNEL_MAX) return [pass(k, P, [...inputs, ...outputs], grid1(P.C))];
+    const S = channelSplits(M);
+    const parts = ctx.scratch(P.C * S * 2 * 4, `bn_bwd_reduce partials [${P.C},${S},2]`);
+    const [x, dy, mean, vari] = inputs;
+    return [
+      pass(bn_bwd_reduce_partial, { N: P.N, C: P.C, HW: P.HW, S }, [x, dy, mean, parts], grid1(P.C * S)),
+      pass(bn_bwd_reduce_finish, { C: P.C, S, eps: P.eps }, [parts, vari, outputs[0], outputs[1]], grid1(P.C)),
+    ];
+  },
+  bn_running: perItem((P) => P.C),
+  bn_fwd: perItem((P) => P.N * P.C * P.HW),
+  bn_bwd_dx: perItem((P) => P.N * P.C * P.HW),
+};

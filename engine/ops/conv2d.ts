@@ -19,6 +19,8 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { pair, shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { grid1, grid2, pass, type LaunchPlan, type Tiles } from './launch.js';
+import { reduce_splits } from './reduce.js';
 import { add } from './elementwise.js';
 import { reshape } from './reshape.js';
 
@@ -112,3 +114,61 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, attrs: Conv2dAtt
   return out;
 }
 
+// ---- launch plan (engine/ops/launch.ts) ----------------------------------------------------------
+
+/** GPUs: the forward and input-gradient GEMMs through workgroup memory (wgsl/conv2d.wgsl, end of file). */
+export const conv2d_fwd_tiled = kernel({ name: 'conv2d_fwd_tiled', family: 'conv2d', inputs: ['x', 'w'], outputs: ['y'], params: geomParams });
+export const conv2d_bwd_x_tiled = kernel({ name: 'conv2d_bwd_x_tiled', family: 'conv2d', inputs: ['dy', 'w'], outputs: ['dx'], params: geomParams });
+/** The weight gradient over chunk z of N·P·Q into partials[z, K, C·R·S]; reduce_splits adds the chunks. */
+export const conv2d_bwd_w_split = kernel({
+  name: 'conv2d_bwd_w_split', family: 'conv2d', inputs: ['x', 'dy'], outputs: ['partials'],
+  params: [...geomParams, ['splits', 'u32'], ['chunk', 'u32']],
+});
+export const conv2dHelperKernels = [conv2d_fwd_tiled, conv2d_bwd_x_tiled, conv2d_bwd_w_split];
+
+/**
+ * Output tile of one workgroup, [columns, rows] of the GEMM output: the one place (wgsl/conv2d.wgsl
+ * reads it as CONV2D_FWD_TILE_COLS, ...; engine/ops/launch.ts). The barrier-free kernels take any
+ * multiple of their 8×4 invocation block (conv2d_bwd_w_split shares conv2d_bwd_w's tile); the tiled
+ * kernels' staging is written for 64×64 (they assert so). @internal: the kernel lab (bench/lab/) swaps
+ * it together with a variant's source.
+ */
+export const conv2dTiles: Tiles = {
+  conv2d_fwd: [64, 32],
+  conv2d_fwd_tiled: [64, 64],
+  conv2d_bwd_x: [64, 32],
+  conv2d_bwd_x_tiled: [64, 64],
+  conv2d_bwd_w: [64, 32],
+};
+
+/** One pass of `k` (or its tiled twin on the tiled variant) over [columns, rows] of its GEMM. */
+function gemm(tiled: typeof conv2d_fwd_tiled, cols: (P: Record<string, number>) => number, rows: (P: Record<string, number>) => number): LaunchPlan {
+  return (ctx, k, P, inputs, outputs) => {
+    const spec = ctx.variant === 'tiled' ? tiled : k;
+    const [tc, tr] = conv2dTiles[spec.name];
+    return [pass(spec, P, [...inputs, ...outputs], grid2(Math.ceil(cols(P) / tc), Math.ceil(rows(P) / tr)))];
+  };
+}
+
+export const conv2dPlans: Record<string, LaunchPlan> = {
+  conv2d_fwd: gemm(conv2d_fwd_tiled, (P) => P.N * P.P * P.Q, (P) => P.K),
+  conv2d_bwd_x: gemm(conv2d_bwd_x_tiled, (P) => P.N * P.H * P.W, (P) => P.C),
+  conv2d_bwd_w: (ctx, k, P, inputs, outputs) => {
+    const CRS = P.C * P.R * P.S;
+    const NPQ = P.N * P.P * P.Q;
+    const tiles: [number, number] = [Math.ceil(CRS / conv2dTiles.conv2d_bwd_w[0]), Math.ceil(P.K / conv2dTiles.conv2d_bwd_w[1])];
+    // Split N·P·Q so that every split has ≥ 512 terms, up to 64 splits, and only while the partials
+    // stay under 2^20 values (4 MiB): enough workgroups to fill a GPU for the small K·C·R·S of early
+    // layers; late layers (K·C·R·S in the millions) have parallelism enough unsplit.
+    const splits = Math.min(64, Math.floor(NPQ / 512), Math.floor(2 ** 20 / (P.K * CRS)));
+    if (splits <= 1) return [pass(k, P, [...inputs, ...outputs], [tiles[0], tiles[1], 1])];
+    const chunk = Math.ceil(NPQ / splits);
+    const used = Math.ceil(NPQ / chunk);
+    const count = P.K * CRS;
+    const parts = ctx.scratch(used * count * 4, `conv2d dw partials [${used},${P.K},${CRS}]`);
+    return [
+      pass(conv2d_bwd_w_split, { ...P, splits: used, chunk }, [inputs[0], inputs[1], parts], [tiles[0], tiles[1], used]),
+      pass(reduce_splits, { count, splits: used }, [parts, outputs[0]], grid1(count)),
+    ];
+  },
+};

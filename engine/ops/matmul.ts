@@ -11,6 +11,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { grid2, pass, type LaunchPlan, type Tiles } from './launch.js';
 import { add } from './elementwise.js';
 import { reshape } from './reshape.js';
 
@@ -93,3 +94,29 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   return y;
 }
 
+// ---- launch plan (engine/ops/launch.ts) ----------------------------------------------------------
+
+/** GPUs: the same product through workgroup memory (wgsl/matmul.wgsl, end of file). */
+export const matmul_fwd_tiled = kernel({
+  name: 'matmul_fwd_tiled', family: 'matmul', inputs: ['a', 'b'], outputs: ['c'],
+  params: [['M', 'u32'], ['K', 'u32'], ['N', 'u32'], ['transA', 'u32'], ['transB', 'u32']], constants: ['transA', 'transB'],
+});
+export const matmulHelperKernels = [matmul_fwd_tiled];
+
+/**
+ * Output tile of one workgroup, [columns, rows] of C: the one place (wgsl/matmul.wgsl reads it as
+ * MATMUL_FWD_TILE_COLS, ...; engine/ops/launch.ts). matmul_fwd takes any multiple of its 4×4
+ * invocation block; the tiled kernel's staging is written for 64×64 (it asserts so).
+ */
+export const matmulTiles: Tiles = {
+  matmul_fwd: [32, 32],
+  matmul_fwd_tiled: [64, 64],
+};
+
+export const matmulPlans: Record<string, LaunchPlan> = {
+  matmul_fwd: (ctx, k, P, inputs, outputs) => {
+    const spec = ctx.variant === 'tiled' ? matmul_fwd_tiled : k;
+    const [tc, tr] = matmulTiles[spec.name];
+    return [pass(spec, P, [...inputs, ...outputs], grid2(Math.ceil(P.N / tc), Math.ceil(P.M / tr)))];
+  },
+};

@@ -19,6 +19,7 @@
 // than CHUNK·65535 elements in one norm dispatch (refused with an error), dtypes other than f32.
 
 import { kernel } from '../kernel.js';
+import { pass, type LaunchPlan } from './launch.js';
 
 /** Elements summed into one norm slot (= one 256-thread WebGPU workgroup × 16 elements). */
 export const CHUNK = 4096;
@@ -127,3 +128,14 @@ export function normLayout(sizes: readonly number[]): NormLayout {
   }
   return { offsets, counts, total };
 }
+
+// ---- launch plan (engine/ops/launch.ts); the per-element kernels take the default
+
+/** One 256-invocation workgroup per CHUNK-element norm slot (wgsl/optim.wgsl). */
+const perSlot: LaunchPlan = (_ctx, k, P, inputs, outputs) => [pass(k, P, [...inputs, ...outputs], [Math.max(1, Math.ceil(P.n / CHUNK)), 1, 1])];
+export const optimPlans: Record<string, LaunchPlan> = {
+  optim_sumsq: perSlot,
+  optim_sumsq_wg: perSlot,
+  optim_sumsq_add: perSlot,
+  optim_norm_finish: (_ctx, k, P, inputs, outputs) => [pass(k, P, [...inputs, ...outputs], [1, 1, 1])],
+};

@@ -7,6 +7,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { perItem, type LaunchPlan } from './launch.js';
 
 const params = [['N', 'u32'], ['C', 'u32'], ['HW', 'u32'], ['before', 'u32'], ['after', 'u32']] as const;
 export const pad_channels_fwd = kernel({ name: 'pad_channels_fwd', family: 'pad', inputs: ['x'], outputs: ['y'], params });
@@ -32,3 +33,10 @@ export function padChannels(x: Tensor, before: number, after: number): Tensor {
     return [dx];
   });
 }
+
+// ---- launch plan (engine/ops/launch.ts): one invocation per output element
+
+export const padPlans: Record<string, LaunchPlan> = {
+  pad_channels_fwd: perItem((P) => P.N * (P.before + P.C + P.after) * P.HW),
+  pad_channels_bwd: perItem((P) => P.N * P.C * P.HW),
+};

@@ -15,6 +15,7 @@ import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { pair, shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { perItem, type LaunchPlan } from './launch.js';
 
 export interface Pool2dAttrs {
   /** Window size: n or [kH, kW]. Required. */
@@ -117,3 +118,16 @@ export function globalAvgPool2d(x: Tensor): Tensor {
     return [dx];
   });
 }
+
+// ---- launch plan (engine/ops/launch.ts): one invocation per output (forward) or input (backward) element
+
+const perOutput = perItem((P) => P.N * P.C * P.P * P.Q);
+const perInput = perItem((P) => P.N * P.C * P.H * P.W);
+export const pool2dPlans: Record<string, LaunchPlan> = {
+  maxpool2d_fwd: perOutput,
+  avgpool2d_fwd: perOutput,
+  maxpool2d_bwd: perInput,
+  avgpool2d_bwd: perInput,
+  gap2d_fwd: perItem((P) => P.NC),
+  gap2d_bwd: perItem((P) => P.NC * P.HW),
+};

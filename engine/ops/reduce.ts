@@ -6,11 +6,13 @@
 //
 // Backward rules: sum: dx = dy·scale (broadcast of the single element); sumSquares: dx = 2·scale·x·dy.
 
-import { kernel } from '../kernel.js';
+import { kernel, type KernelSpec } from '../kernel.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { BCAST_RANK, sameShape, shapeStr, sizeOf, type Shape } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { grid1, pass, perItem, type LaunchPlan, type PlanContext, type Pass } from './launch.js';
+import type { Buf } from '../backend.js';
 
 /** y[0] = scale · Σ x[i]. */
 export const reduce_sum = kernel({ name: 'reduce_sum', family: 'reduce', inputs: ['x'], outputs: ['y'], params: [['n', 'u32'], ['scale', 'f32']] });
@@ -117,3 +119,33 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   }
   return y;
 }
+
+// ---- launch plan (engine/ops/launch.ts) ----------------------------------------------------------
+
+/** Helper pass of a long full reduction: T partial sums (of squares when SQUARE), ~64 values each. */
+export const reduce_partial = kernel({ name: 'reduce_partial', family: 'reduce', inputs: ['x'], outputs: ['partials'], params: [['n', 'u32'], ['T', 'u32']], constants: [] });
+/** Helper pass of split reductions: y[j] = Σ_s partials[s·count + j], in split order. */
+export const reduce_splits = kernel({ name: 'reduce_splits', family: 'reduce', inputs: ['partials'], outputs: ['y'], params: [['count', 'u32'], ['splits', 'u32']] });
+export const reduceHelperKernels = [reduce_partial, reduce_splits];
+
+/** Full reductions above this size go through reduce_partial first. */
+export const SERIAL_REDUCE_MAX = 4096;
+
+/** Passes of a full sum of `x` (n values) into y[0], times `scale`; squared values when `squares`. */
+export function fullReducePasses(ctx: PlanContext, spec: KernelSpec, x: Buf, y: Buf, n: number, scale: number, squares: boolean): Pass[] {
+  if (n <= SERIAL_REDUCE_MAX) return [pass(spec, { n, scale }, [x, y], [1, 1, 1])];
+  // T partials of ~64 values each, at most 2048 (the finish then sums ≤ 2048 values in order).
+  const T = Math.min(2048, Math.ceil(n / 64));
+  const parts = ctx.scratch(T * 4, `${spec.name} partials [${T}]`);
+  const p1 = pass(reduce_partial, { n, T }, [x, parts], grid1(T));
+  p1.constants = { SQUARE: squares ? 1 : 0 };
+  return [p1, pass(reduce_sum, { n: T, scale }, [parts, y], [1, 1, 1])];
+}
+
+const full: LaunchPlan = (ctx, k, P, inputs, outputs) => fullReducePasses(ctx, k, inputs[0], outputs[0], P.n, P.scale, k.name === reduce_sumsq.name);
+
+export const reducePlans: Record<string, LaunchPlan> = {
+  reduce_sum: full,
+  reduce_sumsq: full,
+  reduce_to: perItem((P) => P.nout),
+};

@@ -13,6 +13,8 @@ import { record } from '../autograd.js';
 import { Tensor, Storage } from '../tensor.js';
 import { shapeStr } from '../shape.js';
 import { backendOf, dispatch, output, requireF32 } from './op.js';
+import { grid1, pass, perItem, type LaunchPlan } from './launch.js';
+import { fullReducePasses, reduce_sum } from './reduce.js';
 
 const params = [['N', 'u32'], ['C', 'u32'], ['smoothing', 'f32'], ['scale', 'f32']] as const;
 
@@ -132,3 +134,27 @@ export function argmax(x: Tensor): Tensor {
   if (N > 0) dispatch(softmax_ce_argmax, { N, C }, [x], [out]);
   return out;
 }
+
+// ---- launch plan (engine/ops/launch.ts) ----------------------------------------------------------
+
+/** More than 4 rows: per-row losses (and probs), then a full sum of the rows. */
+export const softmax_ce_rows = kernel({ name: 'softmax_ce_rows', family: 'softmax_ce', inputs: ['logits', 'labels'], outputs: ['probs', 'rowLoss'], params });
+export const softmax_ce_correct_rows = kernel({ name: 'softmax_ce_correct_rows', family: 'softmax_ce', inputs: ['logits', 'labels'], outputs: ['hits'], params: [['N', 'u32'], ['C', 'u32']] });
+export const softmaxCeHelperKernels = [softmax_ce_rows, softmax_ce_correct_rows];
+
+export const softmaxCePlans: Record<string, LaunchPlan> = {
+  softmax_ce_fwd: (ctx, k, P, inputs, outputs) => {
+    if (P.N <= 4) return [pass(k, P, [...inputs, ...outputs], [1, 1, 1])];
+    const rows = ctx.scratch(P.N * 4, `softmax_ce row losses [${P.N}]`);
+    const [logits, labels] = inputs;
+    const [probs, loss] = outputs;
+    return [pass(softmax_ce_rows, P, [logits, labels, probs, rows], grid1(P.N)), ...fullReducePasses(ctx, reduce_sum, rows, loss, P.N, P.scale, false)];
+  },
+  softmax_ce_correct: (ctx, k, P, inputs, outputs) => {
+    if (P.N <= 4) return [pass(k, P, [...inputs, ...outputs], [1, 1, 1])];
+    const hits = ctx.scratch(P.N * 4, `softmax_ce hits [${P.N}]`);
+    return [pass(softmax_ce_correct_rows, P, [inputs[0], inputs[1], hits], grid1(P.N)), ...fullReducePasses(ctx, reduce_sum, hits, outputs[0], P.N, 1, false)];
+  },
+  softmax_ce_bwd: perItem((P) => P.N * P.C),
+  softmax_ce_argmax: perItem((P) => P.N),
+};

@@ -1,5 +1,5 @@
 // The WGSL contract, checked for every kernel of the registry and every helper pass of the WebGPU
-// backend (engine/backends/webgpu_plans.ts):
+// backend (engine/ops/launch.ts, declared in engine/ops/<family>.ts):
 //   - static (no GPU needed): each kernel has an `@compute` entry point of its name in
 //     wgsl/<family>.wgsl, and exactly one `// @kernels …`-annotated `struct …Params` lists it, whose
 //     fields equal the spec's params in order and type (binding 0 is that uniform);
@@ -7,8 +7,7 @@
 //     pipeline for each combination of its override constants.
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { kernels } from '../../engine/ops/index.js';
-import { helperKernels } from '../../engine/backends/webgpu_plans.js';
+import { helperKernels, kernels } from '../../engine/ops/index.js';
 import type { KernelSpec } from '../../engine/kernel.js';
 import { testBackends } from '../harness.js';
 
