@@ -13,10 +13,13 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { Tensor } from '../engine/tensor.js';
 import { tensor } from '../engine/create.js';
+import { checkManifest, SchemaError } from './manifest_schema.js';
 import { encodeSafetensors, decodeSafetensors, toFloat32, type SafetensorsInput } from '../engine/io/safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'pugd-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** Versions this pugd reads: 1 lacks the manifest's own checksum (the schema is still checked). */
+const READABLE_VERSIONS = [1, 2];
 
 /** A file of a checkpoint, as recorded in its manifest. */
 export interface FileRecord {
@@ -44,7 +47,11 @@ export interface Manifest {
   loader: unknown;
   /** Anything else the trainer wants back (epoch metrics so far, running sums). */
   extra: Record<string, unknown>;
+  /** sha256 of this manifest as written without this field (JSON.stringify(…, null, 1)); version ≥ 2. */
+  checksum?: string;
 }
+
+const manifestText = (m: object) => JSON.stringify(m, null, 1);
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -176,7 +183,7 @@ export async function saveCheckpoint(s: SaveInput): Promise<string> {
     extra: s.extra ?? {},
   };
   const mpath = join(s.dir, `${stem}.json`);
-  writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 1)}\n`);
+  writeFileAtomic(mpath, `${manifestText({ ...manifest, checksum: sha256(new TextEncoder().encode(manifestText(manifest))) })}\n`);
   pruneCheckpoints(s.dir, s.keep ?? 2);
   return mpath;
 }
@@ -264,8 +271,20 @@ export function readManifest(arg: string): { manifestPath: string; manifest: Man
     throw new Error(`${source}: the manifest is not valid JSON (${(e as Error).message})`);
   }
   if (!manifest || manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: not a pugd checkpoint manifest (format '${String(manifest?.format)}')`);
-  if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads version ${CHECKPOINT_VERSION})`);
-  if (!manifest.files?.model) throw new Error(`${source}: the manifest names no model file`);
+  if (!READABLE_VERSIONS.includes(manifest.version)) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  if (manifest.version >= 2) {
+    const { checksum, ...rest } = manifest;
+    if (typeof checksum !== 'string') throw new Error(`${source}: field 'checksum' is missing (every version ${manifest.version} manifest has its own sha256)`);
+    if (sha256(new TextEncoder().encode(manifestText(rest))) !== checksum) {
+      throw new Error(`${source}: field 'checksum' does not match the manifest's content: it was changed after it was written (edited or damaged)`);
+    }
+  }
+  try {
+    checkManifest(manifest as unknown as Record<string, unknown>, basename(manifestPath, '.json'));
+  } catch (e) {
+    if (e instanceof SchemaError) throw new Error(`${source}: ${e.message}`);
+    throw e;
+  }
   return { manifestPath, manifest };
 }
 

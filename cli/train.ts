@@ -17,7 +17,7 @@ import { FileOutput } from './outputs.js';
 import { loadCheckpoint, readManifest, listCheckpoints } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
 import { lockRunFolder } from './runlock.js';
-import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } from './recovery.js';
+import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, restartOf, shownPath, type RunChange } from './recovery.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper } from './components.js';
 
@@ -133,9 +133,21 @@ export async function runTrain(a: Parsed): Promise<number> {
   let change: RunChange | null = null;
   let backend: SelectedBackend;
   const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`));
-  if (a.values.resume !== undefined) {
-    const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
-    if (extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
+  const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
+  if (a.values.resume !== undefined && extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
+  // A folder killed before its first checkpoint: --resume starts its run afresh from config.json.
+  const restart = a.values.resume !== undefined ? restartOf(String(a.values.resume)) : null;
+  if (restart) {
+    config = restart.config as unknown as RunConfig;
+    if (a.given.has('epochs')) config.epochs = Number(a.values.epochs);
+    if (a.given.has('log-steps')) config.logSteps = true;
+    if (a.given.has('checkpoint-every')) config.checkpointEvery = Number(a.values['checkpoint-every']);
+    if (a.given.has('data')) config.data = locateDataset(config.dataset, String(a.values.data)).path;
+    applyResumeChanges(config as unknown as Record<string, unknown>, a, { step: 0, epoch: 0, checkpoint: '' });
+    delete config.changes; // nothing was trained: the settings are simply the new run's
+    process.stderr.write(`pugd: note: ${shownPath(restart.dir)} holds no checkpoint (the run stopped before its first one); starting its run afresh from ${shownPath(join(restart.dir, 'config.json'))}\n`);
+    backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (config.backend ?? 'auto'));
+  } else if (a.values.resume !== undefined) {
     // The checkpoint's optimizer tensors are created on the backend, so it is chosen first: the
     // run's own backend unless --backend says otherwise (exact continuation needs the same one).
     try {
@@ -167,10 +179,10 @@ export async function runTrain(a: Parsed): Promise<number> {
   // 3. Data, model, optimizer, schedule.
   config.backend = backend.name;
   const data = await openData(config, backend);
-  const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
+  const outDir = resolve(String(a.values.out ?? (restart ? restart.dir : resumed ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   // One writer per run folder, before anything is written there (released at exit, whatever happens).
   const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
-  if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
+  if (!resumed && !restart && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
     const shown = relative(process.cwd(), outDir) || outDir;
     if (listCheckpoints(join(outDir, 'checkpoints')).length) throw new InputError(`--out ${shown} already holds a run; choose another folder, or continue it with --resume ${shown}`);
     // A run that stopped before its first (sane) checkpoint left nothing to continue: start afresh.

@@ -19,6 +19,7 @@ import { tidy, keep, dispose, type Tensor, type TensorContainer } from '../engin
 import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
 import { getBackend } from '../engine/backend.js';
 import type { Progress } from './progress.js';
+import { InputError } from './args.js';
 
 /** One batch on the current backend: images x [n, C, H, W] f32, labels y [n] i32. The loop disposes it. */
 export interface Batch {
@@ -215,10 +216,23 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let startEpoch = o.resume?.epoch ?? 0;
   let startBatch = o.resume?.batchInEpoch ?? 0;
   if (o.resume) {
-    optimizer.loadStateDict(o.resume.optimizer);
-    // The optimizer copied the checkpoint's tensors into its own buffers.
-    dispose(o.resume.optimizer as TensorContainer);
-    if (o.resume.loader !== undefined && o.resume.loader !== null) loader.loadState(o.resume.loader);
+    const r = o.resume;
+    const refuse = (field: string, e: unknown) => new InputError(`checkpoint ${r.where}: field '${field}' does not fit this run: ${(e as Error).message.split('\n')[0]}`);
+    try {
+      optimizer.loadStateDict(r.optimizer);
+    } catch (e) {
+      throw refuse('optimizer', e);
+    } finally {
+      // The optimizer copied the checkpoint's tensors into its own buffers.
+      dispose(r.optimizer as TensorContainer);
+    }
+    if (r.loader !== undefined && r.loader !== null) {
+      try {
+        loader.loadState(r.loader);
+      } catch (e) {
+        throw refuse('loader', e);
+      }
+    }
   }
   const readEvery = o.readEveryStep || getBackend().name === 'wasm';
   const runStart = performance.now();

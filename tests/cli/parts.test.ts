@@ -120,9 +120,13 @@ describe('progress', () => {
 describe('checkpoint files', () => {
   beforeAll(() => setBackend('wasm'));
   const dir = () => mkdtempSync(join(tmpdir(), 'pugd-ckpt-'));
+  // A manifest that passes the schema check (cli/manifest_schema.ts): one epoch of `step` steps done.
+  const config = { model: 'resnet20', dataset: 'mnist', data: '/data', optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, labelSmoothing: 0, epochs: 2, batchSize: 10, schedule: 'cosine', warmup: 0, seed: 0, augment: false, demo: false };
+  const epochRecord = (step: number) => ({ epoch: 1, step, lr: 0.1, train_loss: 1, train_acc: 0.5, train_images: 10 * step, train_time_s: 1, images_per_s: 10, epoch_time_s: 1, elapsed_s: 1 });
   const base = (d: string, step: number) => ({
-    dir: d, epoch: 1, step, batchInEpoch: 0, config: { model: 'resnet20' }, modelBytes: new Uint8Array([1, 2, 3, step]),
-    optimizer: { lr: 0.1, state: [{ momentum: tensor([step, 2, 3], [3]) }], nan: NaN }, scheduler: { last: 3 }, rng: [1, 2], loader: { pos: step },
+    dir: d, epoch: 1, step, batchInEpoch: 0, config, modelBytes: new Uint8Array([1, 2, 3, step]),
+    optimizer: { lr: 0.1, state: [{ momentum: tensor([step, 2, 3], [3]) }], nan: NaN }, scheduler: { last: 3 }, rng: { global: [1, 2, 3, 4, null] }, loader: { seed: 0, epoch: 1, batch: step },
+    extra: { history: [epochRecord(step)] },
   });
 
   it('writes model, optimizer tensors and manifest; reads them back and verifies them', async () => {
@@ -137,7 +141,7 @@ describe('checkpoint files', () => {
     expect(Number.isNaN(o.nan)).toBe(true);
     expect([...(await o.state[0].momentum.toArray())]).toEqual([5, 2, 3]);
     o.state[0].momentum.dispose();
-    expect(c.manifest.loader).toEqual({ pos: 5 });
+    expect(c.manifest.loader).toEqual({ seed: 0, epoch: 1, batch: 5 });
     // Older checkpoints are pruned to `keep` after a newer one is committed.
     await saveCheckpoint(base(d, 6));
     await saveCheckpoint(base(d, 7));
@@ -150,12 +154,14 @@ describe('checkpoint files', () => {
     const d = dir();
     await saveCheckpoint(base(d, 1));
     // What a kill mid-write leaves: a temporary file and a renamed tensor file without a manifest.
-    writeFileSync(join(d, 'step-000002.safetensors.tmp-999'), 'partial');
+    writeFileSync(join(d, `step-000002.safetensors.tmp-${process.pid}`), 'partial');
+    writeFileSync(join(d, 'step-000002.safetensors.tmp-999'), 'another process\'s');
     writeFileSync(join(d, 'step-000002.safetensors'), 'whole but uncommitted');
     expect(loadCheckpoint(d).manifest.step).toBe(1);
-    // The next write clears the leftovers.
+    // The next write clears this process's leftovers, never another's (the run lock's takeover of a
+    // dead holder removes those: tests/cli/runlock.test.ts).
     await saveCheckpoint(base(d, 3));
-    expect(readdirSync(d).some((f) => f.includes('.tmp-'))).toBe(false);
+    expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual(['step-000002.safetensors.tmp-999']);
   });
 
   it('damaged checkpoints are refused with the file and the reason', async () => {
