@@ -56,21 +56,56 @@ const manifestText = (m: object) => JSON.stringify(m, null, 1);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
+ * A file of the run could not be written (a full disk, a read-only or missing folder): names the file.
+ * The trainer adds where training stopped and the newest checkpoint on disk (`lastGood`).
+ */
+export class WriteError extends Error {
+  lastGood?: string | null;
+  where?: string;
+  constructor(readonly file: string, readonly code: string | undefined, cause: string) {
+    super(`cannot write ${file} (${cause})`);
+    this.name = 'WriteError';
+  }
+}
+
+/** Runs `fn`, turning a file-system error into a WriteError naming `path`. */
+export function writing<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WriteError) throw e;
+    throw new WriteError(path, (e as NodeJS.ErrnoException).code, (e as Error).message);
+  }
+}
+
+/**
  * Writes `bytes` to `path` so that readers see either the old file or the complete new one: write a
- * temporary file beside it, fsync, rename over, fsync the directory.
+ * temporary file beside it (named for this process), fsync, rename over, fsync the directory. On any
+ * error the temporary file is removed and a WriteError names `path`.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writing(path, () => {
+    try {
+      const fd = openSync(tmp, 'w');
+      try {
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // not created, or not a file of ours (a folder in the way)
+      }
+      throw e;
+    }
+  });
   try {
     const dfd = openSync(dirname(path), 'r');
     try {
@@ -150,11 +185,30 @@ const stemOf = (step: number) => `step-${String(step).padStart(6, '0')}`;
 
 /** Writes one checkpoint atomically (see the header) and returns its manifest path. */
 export async function saveCheckpoint(s: SaveInput): Promise<string> {
-  mkdirSync(s.dir, { recursive: true });
-  // Leftovers of an interrupted write of this process are never part of a checkpoint. Other
-  // processes' temporary files are theirs (a killed holder's go when its stale lock is taken over).
-  for (const f of readdirSync(s.dir)) if (f.endsWith(`.tmp-${process.pid}`)) unlinkSync(join(s.dir, f));
+  writing(s.dir, () => mkdirSync(s.dir, { recursive: true }));
+  // A failed write removes its own temporary file (writeFileAtomic); another process's are not ours to
+  // touch (a killed holder's go when its stale run lock is taken over, runlock.ts).
   const stem = stemOf(s.step);
+  const committed = existsSync(join(s.dir, `${stem}.json`));
+  try {
+    return await writeCheckpointFiles(s, stem);
+  } catch (e) {
+    // No tensor file without its manifest: remove what this write renamed into place (unless a
+    // committed checkpoint of the same step owns those names).
+    if (!committed && !existsSync(join(s.dir, `${stem}.json`))) {
+      for (const f of [`${stem}.safetensors`, `${stem}.optim.safetensors`]) {
+        try {
+          unlinkSync(join(s.dir, f));
+        } catch {
+          // not written
+        }
+      }
+    }
+    throw e;
+  }
+}
+
+async function writeCheckpointFiles(s: SaveInput, stem: string): Promise<string> {
   const optTensors: Record<string, SafetensorsInput> = {};
   const optimizer = await splitTensors(s.optimizer, optTensors, 'optimizer');
   const scheduler = await splitTensors(s.scheduler, optTensors, 'scheduler');

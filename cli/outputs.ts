@@ -10,7 +10,7 @@ import type { Module } from '../engine/nn/module.js';
 import { saveSafetensors } from '../engine/io/state.js';
 import { globalGenerator } from '../engine/random.js';
 import { plotSvg } from './plot.js';
-import { saveCheckpoint, writeFileAtomic, moveCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, writeFileAtomic, moveCheckpoint, writing } from './checkpoint.js';
 import type { CheckpointState, EpochRecord, RunOutput } from './trainer.js';
 
 export interface FileOutputOptions {
@@ -38,7 +38,7 @@ export class FileOutput implements RunOutput {
   readonly stepsPath: string;
   readonly checkpointDir: string;
   constructor(private readonly o: FileOutputOptions) {
-    mkdirSync(o.dir, { recursive: true });
+    writing(o.dir, () => mkdirSync(o.dir, { recursive: true }));
     this.metricsPath = join(o.dir, 'metrics.jsonl');
     this.plotPath = join(o.dir, 'curves.svg');
     this.stepsPath = join(o.dir, 'steps.jsonl');
@@ -59,13 +59,14 @@ export class FileOutput implements RunOutput {
   }
 
   stepDone(step: number, epoch: number, loss: number): void {
-    if (this.o.logSteps) appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss })}\n`);
+    if (this.o.logSteps) writing(this.stepsPath, () => appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss })}\n`));
   }
 
   private changeToRecord: object | undefined;
 
   epochDone(rec: EpochRecord, history: readonly EpochRecord[]): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`);
+    const line = `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`;
+    writing(this.metricsPath, () => appendFileSync(this.metricsPath, line));
     this.changeToRecord = undefined;
     writeFileAtomic(this.plotPath, plotSvg(history.map((h) => ({ epoch: h.epoch, trainLoss: h.train_loss, trainAcc: h.train_acc, testLoss: h.test_loss, testAcc: h.test_acc })), this.o.title));
     const test = rec.test_acc !== undefined ? ` · test loss ${rec.test_loss!.toFixed(4)} acc ${(100 * rec.test_acc).toFixed(2)}%` : '';

@@ -14,7 +14,7 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint, readManifest, listCheckpoints } from './checkpoint.js';
+import { loadCheckpoint, readManifest, listCheckpoints, WriteError } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
 import { lockRunFolder } from './runlock.js';
 import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, restartOf, shownPath, type RunChange } from './recovery.js';
@@ -114,6 +114,11 @@ function configFromFlags(a: Parsed): RunConfig {
     maxLossRatio: Number(v['max-loss-ratio'] ?? DEFAULT_GUARD.maxLossRatio),
     maxWeightNorm: Number(v['max-weight-norm'] ?? DEFAULT_GUARD.maxWeightNorm),
   };
+}
+
+/** The newest checkpoint of a run folder, if any. */
+function lastCheckpointOf(dir: string): string | null {
+  return listCheckpoints(join(dir, 'checkpoints'))[0] ?? null;
 }
 
 function timestamp(): string {
@@ -283,6 +288,13 @@ export async function runTrain(a: Parsed): Promise<number> {
       const msg = `${e.message.replace(/\.\s*$/, '')}. ${e.lastGood ? 'Continue from it with a lower learning rate' : 'Start again with a lower learning rate'}: ${advice}`;
       process.stderr.write(`pugd: error: ${msg}\n`);
       emit?.({ event: 'error', error: msg, last_good_checkpoint: e.lastGood, advice });
+      return 1;
+    }
+    if (e instanceof WriteError) {
+      const good = e.lastGood ?? lastCheckpointOf(outDir);
+      const msg = `${e.message}; training stopped${e.where ? ` at ${e.where}` : ''}; ${good ? `the last good checkpoint is ${good}; once the file can be written (free space, permissions), continue with: pugd train --resume ${shownPath(good)}` : 'no checkpoint was written yet'}`;
+      process.stderr.write(`pugd: error: ${msg}\n`);
+      emit?.({ event: 'error', error: msg, file: e.file, last_good_checkpoint: good });
       return 1;
     }
     throw e;

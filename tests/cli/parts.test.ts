@@ -1,7 +1,7 @@
 // The CLI's parts that need no backend: argument parsing and its one-line errors, --help text, the
 // SVG plot, the progress display, and checkpoint files (atomic writes, verification, corruption).
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, formatHelp, UsageError } from '../../cli/args.js';
@@ -154,14 +154,18 @@ describe('checkpoint files', () => {
     const d = dir();
     await saveCheckpoint(base(d, 1));
     // What a kill mid-write leaves: a temporary file and a renamed tensor file without a manifest.
-    writeFileSync(join(d, `step-000002.safetensors.tmp-${process.pid}`), 'partial');
-    writeFileSync(join(d, 'step-000002.safetensors.tmp-999'), 'another process\'s');
+    writeFileSync(join(d, 'step-000002.safetensors.tmp-999'), 'partial');
     writeFileSync(join(d, 'step-000002.safetensors'), 'whole but uncommitted');
     expect(loadCheckpoint(d).manifest.step).toBe(1);
-    // The next write clears this process's leftovers, never another's (the run lock's takeover of a
-    // dead holder removes those: tests/cli/runlock.test.ts).
+    // A save never touches another process's temporary files (the run lock's takeover of a dead
+    // holder removes those: tests/cli/runlock.test.ts), and a failed write removes its own.
     await saveCheckpoint(base(d, 3));
+    expect(loadCheckpoint(d).manifest.step).toBe(3);
     expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual(['step-000002.safetensors.tmp-999']);
+    mkdirSync(join(d, `step-000004.json.tmp-${process.pid}`)); // in the way of the manifest's write
+    await expect(saveCheckpoint(base(d, 4))).rejects.toThrow(new RegExp(`^cannot write ${d}/step-000004\\.json \\(EISDIR`));
+    expect(readdirSync(d).filter((f) => f.startsWith('step-000004') && !f.includes('.tmp-'))).toEqual([]);
+    expect(loadCheckpoint(d).manifest.step).toBe(3);
   });
 
   it('damaged checkpoints are refused with the file and the reason', async () => {
