@@ -277,9 +277,17 @@ function pruneCheckpoints(dir: string, keep: number): void {
   }
 }
 
+/** A checkpoint passed over because it is damaged: its manifest and why. */
+export interface SkippedCheckpoint {
+  path: string;
+  reason: string;
+}
+
 export interface LoadedCheckpoint {
   manifestPath: string;
   manifest: Manifest;
+  /** Newer checkpoints of the folder that were damaged, newest first (the one loaded is the newest intact). */
+  skipped: SkippedCheckpoint[];
   modelBytes: Uint8Array;
   /** Optimizer state with tensors restored on the current backend. */
   optimizer: unknown;
@@ -291,13 +299,22 @@ export interface LoadedCheckpoint {
  * .safetensors, a checkpoints folder or a run's --out folder (its newest checkpoint).
  */
 export function resolveCheckpoint(arg: string): string {
+  return candidateCheckpoints(arg)[0];
+}
+
+/** The manifests `arg` may mean: a folder's, newest first; else the one it names. */
+function candidateCheckpoints(arg: string): string[] {
   const p = resolve(arg);
   if (!existsSync(p)) throw new Error(`checkpoint '${arg}' does not exist`);
   if (statSync(p).isDirectory()) {
     const found = listCheckpoints(p).concat(listCheckpoints(join(p, 'checkpoints')));
     if (found.length === 0) throw new Error(`checkpoint '${arg}': the folder holds no checkpoint (no step-*.json manifest in it or in its checkpoints/)`);
-    return found.sort((a, b) => basename(b).localeCompare(basename(a)))[0];
+    return found.sort((a, b) => basename(b).localeCompare(basename(a)));
   }
+  return [resolveFile(arg, p)];
+}
+
+function resolveFile(arg: string, p: string): string {
   if (p.endsWith('.json')) return p;
   const m = /^(.*?)(\.optim)?\.safetensors$/.exec(p);
   if (m && existsSync(`${m[1]}.json`)) return `${m[1]}.json`;
@@ -314,9 +331,37 @@ function readChecked(dir: string, rec: FileRecord, what: string, source: string)
   return b;
 }
 
-/** Finds and parses a checkpoint's manifest (no tensor files read, no backend needed). */
-export function readManifest(arg: string): { manifestPath: string; manifest: Manifest } {
-  const manifestPath = resolveCheckpoint(arg);
+/**
+ * Finds and checks a checkpoint's manifest (no backend needed). For a folder: its newest intact
+ * checkpoint (manifest and tensor files verified), with the damaged newer ones in `skipped`.
+ */
+export function readManifest(arg: string): { manifestPath: string; manifest: Manifest; skipped: SkippedCheckpoint[] } {
+  const all = candidateCheckpoints(arg);
+  if (all.length === 1 && !statSync(resolve(arg)).isDirectory()) return { ...parseManifest(all[0]), skipped: [] };
+  const skipped: SkippedCheckpoint[] = [];
+  for (const m of all) {
+    try {
+      const r = parseManifest(m);
+      const dir = dirname(m);
+      readChecked(dir, r.manifest.files.model, 'model', `checkpoint ${m}`);
+      if (r.manifest.files.optimizer) readChecked(dir, r.manifest.files.optimizer, 'optimizer', `checkpoint ${m}`);
+      return { ...r, skipped };
+    } catch (e) {
+      skipped.push({ path: m, reason: (e as Error).message });
+    }
+  }
+  if (skipped.length === 1) throw new Error(skipped[0].reason);
+  throw new Error(`checkpoint '${arg}': none of its ${skipped.length} checkpoints is intact; the newest: ${skipped[0].reason}`);
+}
+
+/** What to tell the user when the newest checkpoint of a folder was passed over. */
+export function fallbackNote(ck: { manifestPath: string; skipped: SkippedCheckpoint[] }): string | null {
+  if (!ck.skipped.length) return null;
+  const why = ck.skipped.map((s) => `${s.path}: ${s.reason.replace(`checkpoint ${s.path}: `, '')}`).join('; ');
+  return `pugd: note: the newest checkpoint is damaged (${why}); using the newest intact one, ${ck.manifestPath}`;
+}
+
+function parseManifest(manifestPath: string): { manifestPath: string; manifest: Manifest } {
   const source = `checkpoint ${manifestPath}`;
   let manifest: Manifest;
   try {
@@ -344,7 +389,7 @@ export function readManifest(arg: string): { manifestPath: string; manifest: Man
 
 /** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
 export function loadCheckpoint(arg: string): LoadedCheckpoint {
-  const { manifestPath, manifest } = readManifest(arg);
+  const { manifestPath, manifest, skipped } = readManifest(arg);
   const source = `checkpoint ${manifestPath}`;
   const dir = dirname(manifestPath);
   const modelBytes = readChecked(dir, manifest.files.model, 'model', source);
@@ -352,6 +397,7 @@ export function loadCheckpoint(arg: string): LoadedCheckpoint {
   return {
     manifestPath,
     manifest,
+    skipped,
     modelBytes,
     optimizer: joinTensors(manifest.optimizer, optFile, source),
     scheduler: joinTensors(manifest.scheduler, optFile, source),

@@ -14,7 +14,7 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint, readManifest, listCheckpoints, WriteError } from './checkpoint.js';
+import { loadCheckpoint, readManifest, fallbackNote, listCheckpoints, WriteError } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
 import { lockRunFolder } from './runlock.js';
 import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, restartOf, shownPath, type RunChange } from './recovery.js';
@@ -160,6 +160,8 @@ export async function runTrain(a: Parsed): Promise<number> {
       const own = (manifest.config as { backend?: 'wasm' | 'webgpu' }).backend;
       backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (own ?? 'auto'));
       resumed = loadCheckpoint(String(a.values.resume));
+      const note = fallbackNote(resumed);
+      if (note) process.stderr.write(`${note}\n`);
     } catch (e) {
       if ((e as Error).message.startsWith('--backend')) throw e;
       throw new InputError(`--resume: ${(e as Error).message}`);
