@@ -387,9 +387,14 @@ function parseManifest(manifestPath: string): { manifestPath: string; manifest: 
   return { manifestPath, manifest };
 }
 
-/** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
-export function loadCheckpoint(arg: string): LoadedCheckpoint {
+/**
+ * Reads and verifies a checkpoint; optimizer tensors are created on the current backend. When the
+ * newest checkpoint of a folder was damaged, `note` (stderr by default) says so.
+ */
+export function loadCheckpoint(arg: string, note: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): LoadedCheckpoint {
   const { manifestPath, manifest, skipped } = readManifest(arg);
+  const fell = fallbackNote({ manifestPath, skipped });
+  if (fell) note(fell);
   const source = `checkpoint ${manifestPath}`;
   const dir = dirname(manifestPath);
   const modelBytes = readChecked(dir, manifest.files.model, 'model', source);

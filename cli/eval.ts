@@ -3,7 +3,7 @@
 // --dataset/--data).
 
 import { InputError, UsageError, type Parsed } from './args.js';
-import { loadCheckpoint, readManifest, fallbackNote } from './checkpoint.js';
+import { loadCheckpoint, readManifest } from './checkpoint.js';
 import { locateDataset } from './data.js';
 import { createModel } from '../models/registry.js';
 import { Generator } from '../engine/random.js';
@@ -27,8 +27,6 @@ export async function runEval(a: Parsed): Promise<number> {
     const own = (manifest.config as { backend?: 'wasm' | 'webgpu' }).backend;
     backend = await selectBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (own ?? 'auto'), json ? null : (l) => process.stderr.write(`${l}\n`));
     ck = loadCheckpoint(String(a.values.checkpoint));
-    const note = fallbackNote(ck);
-    if (note) process.stderr.write(`${note}\n`);
   } catch (e) {
     if ((e as Error).message.startsWith('--backend')) throw e;
     throw new InputError(`--checkpoint: ${(e as Error).message}`);

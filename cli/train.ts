@@ -14,7 +14,7 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint, readManifest, fallbackNote, listCheckpoints, WriteError } from './checkpoint.js';
+import { loadCheckpoint, readManifest, listCheckpoints, WriteError } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
 import { lockRunFolder } from './runlock.js';
 import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, restartOf, shownPath, type RunChange } from './recovery.js';
@@ -152,6 +152,7 @@ export async function runTrain(a: Parsed): Promise<number> {
     delete config.changes; // nothing was trained: the settings are simply the new run's
     process.stderr.write(`pugd: note: ${shownPath(restart.dir)} holds no checkpoint (the run stopped before its first one); starting its run afresh from ${shownPath(join(restart.dir, 'config.json'))}\n`);
     backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (config.backend ?? 'auto'));
+    a.values.out ??= restart.dir;
   } else if (a.values.resume !== undefined) {
     // The checkpoint's optimizer tensors are created on the backend, so it is chosen first: the
     // run's own backend unless --backend says otherwise (exact continuation needs the same one).
@@ -160,8 +161,6 @@ export async function runTrain(a: Parsed): Promise<number> {
       const own = (manifest.config as { backend?: 'wasm' | 'webgpu' }).backend;
       backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (own ?? 'auto'));
       resumed = loadCheckpoint(String(a.values.resume));
-      const note = fallbackNote(resumed);
-      if (note) process.stderr.write(`${note}\n`);
     } catch (e) {
       if ((e as Error).message.startsWith('--backend')) throw e;
       throw new InputError(`--resume: ${(e as Error).message}`);
@@ -186,7 +185,7 @@ export async function runTrain(a: Parsed): Promise<number> {
   // 3. Data, model, optimizer, schedule.
   config.backend = backend.name;
   const data = await openData(config, backend);
-  const outDir = resolve(String(a.values.out ?? (restart ? restart.dir : resumed ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
+  const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   // One writer per run folder, before anything is written there (released at exit, whatever happens).
   const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
   if (!resumed && !restart && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
@@ -251,11 +250,11 @@ export async function runTrain(a: Parsed): Promise<number> {
     const r = await train({
       model, optimizer, schedule, train: data.train, test: data.test, epochs: config.epochs, output, progress,
       checkpointEverySteps: config.checkpointEvery,
+      guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
       readEveryStep: config.logSteps,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stopRequested,
-      guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
     });
     const last = r.history[r.history.length - 1];
     const best = r.history.reduce<EpochRecord | null>((b, h) => (h.test_acc !== undefined && (!b || h.test_acc > b.test_acc!) ? h : b), null);

@@ -248,6 +248,19 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let stopped = false;
   model.train();
 
+  /** Runs an output write; a file that cannot be written (WriteError) learns where training stopped and the newest checkpoint on disk. */
+  const writes = async <T>(where: string, fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as Error).name === 'WriteError') {
+        o.progress?.end();
+        Object.assign(e as object, { lastGood: lastCheckpoint, where });
+      }
+      throw e;
+    }
+  };
+
   /** Stops training: the message, the newest sane checkpoint, and the later ones discarded. */
   const diverged = (what: string, where: string): never => {
     o.progress?.end();
@@ -260,196 +273,187 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     throw new NanLossError(`training diverged in ${where}: ${what}; ${good}`, saneCheckpoint, step);
   };
 
-  // A file that cannot be written (cli/checkpoint.ts WriteError) stops training; it learns where, and
-  // the newest checkpoint on disk.
-  let epochNow = startEpoch;
-  try {
-    for (let epoch = startEpoch; epoch < epochs && !stopped; epoch++) {
-      epochNow = epoch;
-      const partial = epoch === startEpoch && startBatch > 0 ? o.resume?.partial : undefined;
-      const epochStart = performance.now();
-      let lossSum = keep(noGrad(() => tensor([partial?.loss ?? 0], [1])));
-      let correct = keep(noGrad(() => tensor([partial?.correct ?? 0], [1])));
-      let images = partial?.images ?? 0;
-      let timeBefore = partial?.time ?? 0;
-      let batch = epoch === startEpoch ? startBatch : 0;
-      let lastGood = { step, batch };
-      let lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
-      o.progress?.start(`epoch ${epoch + 1}/${epochs}`, loader.batchesPerEpoch, batch, images);
+  for (let epoch = startEpoch; epoch < epochs && !stopped; epoch++) {
+    const partial = epoch === startEpoch && startBatch > 0 ? o.resume?.partial : undefined;
+    const epochStart = performance.now();
+    let lossSum = keep(noGrad(() => tensor([partial?.loss ?? 0], [1])));
+    let correct = keep(noGrad(() => tensor([partial?.correct ?? 0], [1])));
+    let images = partial?.images ?? 0;
+    let timeBefore = partial?.time ?? 0;
+    let batch = epoch === startEpoch ? startBatch : 0;
+    let lastGood = { step, batch };
+    let lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
+    o.progress?.start(`epoch ${epoch + 1}/${epochs}`, loader.batchesPerEpoch, batch, images);
 
-      // The sums at the previous read, for the mean loss of the steps in between.
-      let read = { step, loss: partial?.loss ?? 0, images };
-      /** The divergence tests at the current step (once per step); a pass vouches for `pending`. */
-      const guardNow = async () => {
-        if (read.step === step) return;
-        const ls = await lossSum.item();
-        const where = `epoch ${epoch + 1} between step ${lastGood.step} and step ${step}`;
-        if (!Number.isFinite(ls)) diverged(`the training loss became ${ls} (lr ${lr.toPrecision(3)})`, where);
-        const mean = (ls - read.loss) / Math.max(1, images - read.images);
-        const n = step - read.step;
-        if (guard.maxLossRatio > 0 && lossLevel !== null && mean > guard.maxLossRatio * Math.max(lossLevel, 1)) {
-          diverged(`the loss rose to ${mean.toPrecision(3)}, more than ${guard.maxLossRatio}× its running level ${lossLevel.toPrecision(3)} (lr ${lr.toPrecision(3)}; --max-loss-ratio)`, where);
-        }
-        if (guard.maxWeightNorm > 0) {
-          const sq = keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b)))));
-          const norm = Math.sqrt(await sq.item());
-          sq.dispose();
-          if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${norm.toPrecision(3)}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
-        }
-        lossLevel = lossLevel === null ? mean : lossLevel * 0.9 ** n + mean * (1 - 0.9 ** n);
-        read = { step, loss: ls, images };
-        lastGood = { step, batch };
-        if (pending && pending.step < step) {
-          saneCheckpoint = pending.path;
-          pending = null;
-        }
-      };
+    // The sums at the previous read, for the mean loss of the steps in between.
+    let read = { step, loss: partial?.loss ?? 0, images };
+    /** The divergence tests at the current step (once per step); a pass vouches for `pending`. */
+    const guardNow = async () => {
+      if (read.step === step) return;
+      const ls = await lossSum.item();
+      const where = `epoch ${epoch + 1} between step ${lastGood.step} and step ${step}`;
+      if (!Number.isFinite(ls)) diverged(`the training loss became ${ls} (lr ${lr.toPrecision(3)})`, where);
+      const mean = (ls - read.loss) / Math.max(1, images - read.images);
+      const n = step - read.step;
+      if (guard.maxLossRatio > 0 && lossLevel !== null && mean > guard.maxLossRatio * Math.max(lossLevel, 1)) {
+        diverged(`the loss rose to ${mean.toPrecision(3)}, more than ${guard.maxLossRatio}× its running level ${lossLevel.toPrecision(3)} (lr ${lr.toPrecision(3)}; --max-loss-ratio)`, where);
+      }
+      if (guard.maxWeightNorm > 0) {
+        const sq = keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b)))));
+        const norm = Math.sqrt(await sq.item());
+        sq.dispose();
+        if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${norm.toPrecision(3)}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
+      }
+      lossLevel = lossLevel === null ? mean : lossLevel * 0.9 ** n + mean * (1 - 0.9 ** n);
+      read = { step, loss: ls, images };
+      lastGood = { step, batch };
+      if (pending && pending.step < step) {
+        saneCheckpoint = pending.path;
+        pending = null;
+      }
+    };
 
-      const checkNumbers = async (force: boolean) => {
-        if (!force && !o.progress?.due() && !readEvery) return;
-        await guardNow();
-        o.progress?.update({ batch, images, loss: read.loss / Math.max(1, images), acc: (await correct.item()) / Math.max(1, images) }, force);
-      };
+    const checkNumbers = async (force: boolean) => {
+      if (!force && !o.progress?.due() && !readEvery) return;
+      await guardNow();
+      o.progress?.update({ batch, images, loss: read.loss / Math.max(1, images), acc: (await correct.item()) / Math.max(1, images) }, force);
+    };
 
-      // Errors inside a step (a non-finite loss the optimizer refused, a lost device) stop training
-      // with where it happened and which checkpoint is still good.
-      const stepWithContext = async (fn: () => void | Promise<void>) => {
-        try {
-          await fn();
-        } catch (e) {
-          const msg = (e as Error).message.replace(/\.\s*$/, '');
-          const where = `epoch ${epoch + 1}, step ${step + 1}`;
-          if (/not finite|NaN|Inf/.test(msg)) diverged(msg, where);
-          o.progress?.end();
-          const good = saneCheckpoint ? `the last good checkpoint is ${saneCheckpoint}` : 'no checkpoint was written yet';
-          throw new Error(`training stopped in ${where}: ${msg}; ${good}`);
-        }
-      };
-
-      const writeCheckpoint = async (epochDone: boolean) => {
-        if (!output.checkpoint) return;
-        // Never checkpoint a diverged model: the tests run first (a no-op if this step was read).
-        await guardNow();
-        const ls = await lossSum.item();
-        try {
-          const path = await writeOne(ls, epochDone);
-          pending = { path, step };
-          lastCheckpoint = path;
-        } catch (e) {
-          if ((e as Error).name !== 'NonFiniteWeightsError') throw e;
-          diverged(`the weights are no longer finite (${(e as Error).message}), so no checkpoint was written`, `epoch ${epoch + 1} after step ${step}`);
-        }
-      };
-      const writeOne = async (ls: number, epochDone: boolean) =>
-        output.checkpoint!({
-          epoch: epochDone ? epoch + 1 : epoch,
-          step,
-          batchInEpoch: epochDone ? 0 : batch,
-          optimizer: optimizer.stateDict(),
-          loader: loader.state(),
-          history: [...history],
-          partial: { loss: ls, correct: await correct.item(), images, time: timeBefore + (performance.now() - epochStart) / 1000 },
-          lossLevel,
-        });
-
+    // Errors inside a step (a non-finite loss the optimizer refused, a lost device) stop training
+    // with where it happened and which checkpoint is still good.
+    const stepWithContext = async (fn: () => void | Promise<void>) => {
       try {
-        for await (const b of loader.epochBatches()) {
-          const { x, y } = b;
-          const n = y.shape[0];
-          if (x.rank !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W || x.shape[0] !== n) {
-            x.dispose();
-            y.dispose();
-            throw new Error(`the data loader gave a batch of images [${x.shape.join(',')}] with ${n} labels; expected [${n},${C},${H},${W}]`);
-          }
-          lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
-          optimizer.setLr(lr);
-          // Every pass's loss is returned to the optimizer; the first (clean) pass's loss and correct
-          // count are what the epoch figures report, as the reference's "closure" mode logs.
-          const passes: { loss: Tensor; correct: Tensor | null }[] = [];
-          try {
-            await stepWithContext(() => optimizer.step(() => {
-              const r = tidy(() => {
-                const logits = model.forward(x);
-                const loss = crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing ?? 0 });
-                return { loss, correct: passes.length === 0 ? noGrad(() => countCorrect(logits, y)) : null };
-              });
-              r.loss.backward();
-              passes.push({ loss: keep(r.loss), correct: r.correct ? keep(r.correct) : null });
-              return r.loss;
-            }));
-          } finally {
-            x.dispose();
-            y.dispose();
-            for (const p of passes.slice(1)) p.loss.dispose();
-          }
-          if (passes.length === 0) throw new Error('optimizer.step did not call the closure: no loss was computed');
-          const f = { loss: passes[0].loss, correct: passes[0].correct! };
-          const [l2, c2] = noGrad(() => tidy(() => [lossSum.add(f.loss.mul(n)), correct.add(f.correct)]));
-          lossSum.dispose();
-          correct.dispose();
-          lossSum = keep(l2);
-          correct = keep(c2);
-          if (readEvery && output.stepDone) output.stepDone(step + 1, epoch, await f.loss.item());
-          f.loss.dispose();
-          f.correct.dispose();
-          step++;
-          batch++;
-          images += n;
-          await checkNumbers(false);
-          if (o.shouldStop?.()) {
-            stopped = true;
-            break;
-          }
-          if (o.checkpointEverySteps && step % o.checkpointEverySteps === 0 && batch < loader.batchesPerEpoch) await writeCheckpoint(false);
-        }
-        await checkNumbers(true);
+        await fn();
+      } catch (e) {
+        const msg = (e as Error).message.replace(/\.\s*$/, '');
+        const where = `epoch ${epoch + 1}, step ${step + 1}`;
+        if (/not finite|NaN|Inf/.test(msg)) diverged(msg, where);
         o.progress?.end();
-        if (stopped) {
-          await writeCheckpoint(false);
-          output.log(`stopped at epoch ${epoch + 1}, step ${step}${lastCheckpoint ? `; resume with --resume ${lastCheckpoint}` : ''}`);
+        const good = saneCheckpoint ? `the last good checkpoint is ${saneCheckpoint}` : 'no checkpoint was written yet';
+        throw new Error(`training stopped in ${where}: ${msg}; ${good}`);
+      }
+    };
+
+    const writeCheckpoint = async (epochDone: boolean) => {
+      if (!output.checkpoint) return;
+      // Never checkpoint a diverged model: the tests run first (a no-op if this step was read).
+      await guardNow();
+      const ls = await lossSum.item();
+      try {
+        const path = await writes(`epoch ${epoch + 1}, step ${step}`, () => writeOne(ls, epochDone));
+        pending = { path, step };
+        lastCheckpoint = path;
+      } catch (e) {
+        if ((e as Error).name !== 'NonFiniteWeightsError') throw e;
+        diverged(`the weights are no longer finite (${(e as Error).message}), so no checkpoint was written`, `epoch ${epoch + 1} after step ${step}`);
+      }
+    };
+    const writeOne = async (ls: number, epochDone: boolean) =>
+      output.checkpoint!({
+        epoch: epochDone ? epoch + 1 : epoch,
+        step,
+        batchInEpoch: epochDone ? 0 : batch,
+        optimizer: optimizer.stateDict(),
+        loader: loader.state(),
+        history: [...history],
+        partial: { loss: ls, correct: await correct.item(), images, time: timeBefore + (performance.now() - epochStart) / 1000 },
+        lossLevel,
+      });
+
+    try {
+      for await (const b of loader.epochBatches()) {
+        const { x, y } = b;
+        const n = y.shape[0];
+        if (x.rank !== 4 || x.shape[1] !== C || x.shape[2] !== H || x.shape[3] !== W || x.shape[0] !== n) {
+          x.dispose();
+          y.dispose();
+          throw new Error(`the data loader gave a batch of images [${x.shape.join(',')}] with ${n} labels; expected [${n},${C},${H},${W}]`);
+        }
+        lr = schedule.lrAt(epoch, batch, loader.batchesPerEpoch);
+        optimizer.setLr(lr);
+        // Every pass's loss is returned to the optimizer; the first (clean) pass's loss and correct
+        // count are what the epoch figures report, as the reference's "closure" mode logs.
+        const passes: { loss: Tensor; correct: Tensor | null }[] = [];
+        try {
+          await stepWithContext(() => optimizer.step(() => {
+            const r = tidy(() => {
+              const logits = model.forward(x);
+              const loss = crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing ?? 0 });
+              return { loss, correct: passes.length === 0 ? noGrad(() => countCorrect(logits, y)) : null };
+            });
+            r.loss.backward();
+            passes.push({ loss: keep(r.loss), correct: r.correct ? keep(r.correct) : null });
+            return r.loss;
+          }));
+        } finally {
+          x.dispose();
+          y.dispose();
+          for (const p of passes.slice(1)) p.loss.dispose();
+        }
+        if (passes.length === 0) throw new Error('optimizer.step did not call the closure: no loss was computed');
+        const f = { loss: passes[0].loss, correct: passes[0].correct! };
+        const [l2, c2] = noGrad(() => tidy(() => [lossSum.add(f.loss.mul(n)), correct.add(f.correct)]));
+        lossSum.dispose();
+        correct.dispose();
+        lossSum = keep(l2);
+        correct = keep(c2);
+        if (readEvery && output.stepDone) {
+          const l = await f.loss.item();
+          await writes(`epoch ${epoch + 1}, step ${step + 1}`, () => output.stepDone!(step + 1, epoch, l));
+        }
+        f.loss.dispose();
+        f.correct.dispose();
+        step++;
+        batch++;
+        images += n;
+        await checkNumbers(false);
+        if (o.shouldStop?.()) {
+          stopped = true;
           break;
         }
-        const trainTime = timeBefore + (performance.now() - epochStart) / 1000;
-        const trainLoss = (await lossSum.item()) / Math.max(1, images);
-        const trainAcc = (await correct.item()) / Math.max(1, images);
-        const ev = o.test ? await evaluate(model, o.test, o.progress) : null;
-        const rec: EpochRecord = {
-          epoch: epoch + 1,
-          step,
-          lr,
-          train_loss: trainLoss,
-          train_acc: trainAcc,
-          ...(ev ? { test_loss: ev.loss, test_acc: ev.acc } : {}),
-          train_images: images,
-          train_time_s: round(trainTime),
-          images_per_s: round(images / Math.max(trainTime, 1e-9)),
-          ...(ev ? { test_time_s: round(ev.time) } : {}),
-          epoch_time_s: round(trainTime + (ev?.time ?? 0)),
-          elapsed_s: round(elapsedBefore + (performance.now() - runStart) / 1000),
-        };
-        history.push(rec);
-        await output.epochDone(rec, history);
-        // Reset the epoch sums before the checkpoint, so it records an epoch boundary.
-        lossSum.dispose();
-        correct.dispose();
-        lossSum = keep(noGrad(() => tensor([0], [1])));
-        correct = keep(noGrad(() => tensor([0], [1])));
-        images = 0;
-        timeBefore = 0;
-        await writeCheckpoint(true);
-      } finally {
-        lossSum.dispose();
-        correct.dispose();
+        if (o.checkpointEverySteps && step % o.checkpointEverySteps === 0 && batch < loader.batchesPerEpoch) await writeCheckpoint(false);
       }
-      startBatch = 0;
-      startEpoch = epoch + 1;
-    }
-  } catch (e) {
-    if ((e as Error).name === 'WriteError') {
+      await checkNumbers(true);
       o.progress?.end();
-      Object.assign(e as object, { lastGood: lastCheckpoint, where: `epoch ${epochNow + 1}, step ${step}` });
+      if (stopped) {
+        await writeCheckpoint(false);
+        output.log(`stopped at epoch ${epoch + 1}, step ${step}${lastCheckpoint ? `; resume with --resume ${lastCheckpoint}` : ''}`);
+        break;
+      }
+      const trainTime = timeBefore + (performance.now() - epochStart) / 1000;
+      const trainLoss = (await lossSum.item()) / Math.max(1, images);
+      const trainAcc = (await correct.item()) / Math.max(1, images);
+      const ev = o.test ? await evaluate(model, o.test, o.progress) : null;
+      const rec: EpochRecord = {
+        epoch: epoch + 1,
+        step,
+        lr,
+        train_loss: trainLoss,
+        train_acc: trainAcc,
+        ...(ev ? { test_loss: ev.loss, test_acc: ev.acc } : {}),
+        train_images: images,
+        train_time_s: round(trainTime),
+        images_per_s: round(images / Math.max(trainTime, 1e-9)),
+        ...(ev ? { test_time_s: round(ev.time) } : {}),
+        epoch_time_s: round(trainTime + (ev?.time ?? 0)),
+        elapsed_s: round(elapsedBefore + (performance.now() - runStart) / 1000),
+      };
+      history.push(rec);
+      await writes(`epoch ${epoch + 1}, step ${step}`, () => output.epochDone(rec, history));
+      // Reset the epoch sums before the checkpoint, so it records an epoch boundary.
+      lossSum.dispose();
+      correct.dispose();
+      lossSum = keep(noGrad(() => tensor([0], [1])));
+      correct = keep(noGrad(() => tensor([0], [1])));
+      images = 0;
+      timeBefore = 0;
+      await writeCheckpoint(true);
+    } finally {
+      lossSum.dispose();
+      correct.dispose();
     }
-    throw e;
+    startBatch = 0;
+    startEpoch = epoch + 1;
   }
   return { history, steps: step, stopped, lastCheckpoint };
 }
