@@ -266,10 +266,10 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     o.progress?.end();
     let moved = '';
     if (pending && output.discard) {
-      moved = ` (${pending.path} was written after it from weights that did not train sanely; moved to ${output.discard([pending.path])})`;
+      moved = `; ${pending.path}, written from weights that did not train sanely, was moved to ${output.discard([pending.path])}`;
       pending = null;
     }
-    const good = saneCheckpoint ? `the last checkpoint whose loss was sane is ${saneCheckpoint}${moved}` : 'no sane checkpoint was written before';
+    const good = `${saneCheckpoint ? `the last checkpoint whose loss was sane is ${saneCheckpoint}` : 'no sane checkpoint was written before'}${moved}`;
     throw new NanLossError(`training diverged in ${where}: ${what}; ${good}`, saneCheckpoint, step);
   };
 
