@@ -13,10 +13,13 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { Tensor } from '../engine/tensor.js';
 import { tensor } from '../engine/create.js';
+import { checkManifest, SchemaError } from './manifest_schema.js';
 import { encodeSafetensors, decodeSafetensors, toFloat32, type SafetensorsInput } from '../engine/io/safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'pugd-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** Versions this pugd reads: 1 lacks the manifest's own checksum (the schema is still checked). */
+const READABLE_VERSIONS = [1, 2];
 
 /** A file of a checkpoint, as recorded in its manifest. */
 export interface FileRecord {
@@ -44,26 +47,65 @@ export interface Manifest {
   loader: unknown;
   /** Anything else the trainer wants back (epoch metrics so far, running sums). */
   extra: Record<string, unknown>;
+  /** sha256 of this manifest as written without this field (JSON.stringify(…, null, 1)); version ≥ 2. */
+  checksum?: string;
 }
+
+const manifestText = (m: object) => JSON.stringify(m, null, 1);
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
+ * A file of the run could not be written (a full disk, a read-only or missing folder): names the file.
+ * The trainer adds where training stopped and the newest checkpoint on disk (`lastGood`).
+ */
+export class WriteError extends Error {
+  lastGood?: string | null;
+  where?: string;
+  constructor(readonly file: string, readonly code: string | undefined, cause: string) {
+    super(`cannot write ${file} (${cause})`);
+    this.name = 'WriteError';
+  }
+}
+
+/** Runs `fn`, turning a file-system error into a WriteError naming `path`. */
+export function writing<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WriteError) throw e;
+    throw new WriteError(path, (e as NodeJS.ErrnoException).code, (e as Error).message);
+  }
+}
+
+/**
  * Writes `bytes` to `path` so that readers see either the old file or the complete new one: write a
- * temporary file beside it, fsync, rename over, fsync the directory.
+ * temporary file beside it (named for this process), fsync, rename over, fsync the directory. On any
+ * error the temporary file is removed and a WriteError names `path`.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writing(path, () => {
+    try {
+      const fd = openSync(tmp, 'w');
+      try {
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // not created, or not a file of ours (a folder in the way)
+      }
+      throw e;
+    }
+  });
   try {
     const dfd = openSync(dirname(path), 'r');
     try {
@@ -143,11 +185,30 @@ const stemOf = (step: number) => `step-${String(step).padStart(6, '0')}`;
 
 /** Writes one checkpoint atomically (see the header) and returns its manifest path. */
 export async function saveCheckpoint(s: SaveInput): Promise<string> {
-  mkdirSync(s.dir, { recursive: true });
-  // Leftovers of an interrupted write of this process are never part of a checkpoint. Other
-  // processes' temporary files are theirs (a killed holder's go when its stale lock is taken over).
-  for (const f of readdirSync(s.dir)) if (f.endsWith(`.tmp-${process.pid}`)) unlinkSync(join(s.dir, f));
+  writing(s.dir, () => mkdirSync(s.dir, { recursive: true }));
+  // A failed write removes its own temporary file (writeFileAtomic); another process's are not ours to
+  // touch (a killed holder's go when its stale run lock is taken over, runlock.ts).
   const stem = stemOf(s.step);
+  const committed = existsSync(join(s.dir, `${stem}.json`));
+  try {
+    return await writeCheckpointFiles(s, stem);
+  } catch (e) {
+    // No tensor file without its manifest: remove what this write renamed into place (unless a
+    // committed checkpoint of the same step owns those names).
+    if (!committed && !existsSync(join(s.dir, `${stem}.json`))) {
+      for (const f of [`${stem}.safetensors`, `${stem}.optim.safetensors`]) {
+        try {
+          unlinkSync(join(s.dir, f));
+        } catch {
+          // not written
+        }
+      }
+    }
+    throw e;
+  }
+}
+
+async function writeCheckpointFiles(s: SaveInput, stem: string): Promise<string> {
   const optTensors: Record<string, SafetensorsInput> = {};
   const optimizer = await splitTensors(s.optimizer, optTensors, 'optimizer');
   const scheduler = await splitTensors(s.scheduler, optTensors, 'scheduler');
@@ -176,7 +237,7 @@ export async function saveCheckpoint(s: SaveInput): Promise<string> {
     extra: s.extra ?? {},
   };
   const mpath = join(s.dir, `${stem}.json`);
-  writeFileAtomic(mpath, `${JSON.stringify(manifest, null, 1)}\n`);
+  writeFileAtomic(mpath, `${manifestText({ ...manifest, checksum: sha256(new TextEncoder().encode(manifestText(manifest))) })}\n`);
   pruneCheckpoints(s.dir, s.keep ?? 2);
   return mpath;
 }
@@ -216,9 +277,17 @@ function pruneCheckpoints(dir: string, keep: number): void {
   }
 }
 
+/** A checkpoint passed over because it is damaged: its manifest and why. */
+export interface SkippedCheckpoint {
+  path: string;
+  reason: string;
+}
+
 export interface LoadedCheckpoint {
   manifestPath: string;
   manifest: Manifest;
+  /** Newer checkpoints of the folder that were damaged, newest first (the one loaded is the newest intact). */
+  skipped: SkippedCheckpoint[];
   modelBytes: Uint8Array;
   /** Optimizer state with tensors restored on the current backend. */
   optimizer: unknown;
@@ -230,13 +299,22 @@ export interface LoadedCheckpoint {
  * .safetensors, a checkpoints folder or a run's --out folder (its newest checkpoint).
  */
 export function resolveCheckpoint(arg: string): string {
+  return candidateCheckpoints(arg)[0];
+}
+
+/** The manifests `arg` may mean: a folder's, newest first; else the one it names. */
+function candidateCheckpoints(arg: string): string[] {
   const p = resolve(arg);
   if (!existsSync(p)) throw new Error(`checkpoint '${arg}' does not exist`);
   if (statSync(p).isDirectory()) {
     const found = listCheckpoints(p).concat(listCheckpoints(join(p, 'checkpoints')));
     if (found.length === 0) throw new Error(`checkpoint '${arg}': the folder holds no checkpoint (no step-*.json manifest in it or in its checkpoints/)`);
-    return found.sort((a, b) => basename(b).localeCompare(basename(a)))[0];
+    return found.sort((a, b) => basename(b).localeCompare(basename(a)));
   }
+  return [resolveFile(arg, p)];
+}
+
+function resolveFile(arg: string, p: string): string {
   if (p.endsWith('.json')) return p;
   const m = /^(.*?)(\.optim)?\.safetensors$/.exec(p);
   if (m && existsSync(`${m[1]}.json`)) return `${m[1]}.json`;
@@ -253,9 +331,37 @@ function readChecked(dir: string, rec: FileRecord, what: string, source: string)
   return b;
 }
 
-/** Finds and parses a checkpoint's manifest (no tensor files read, no backend needed). */
-export function readManifest(arg: string): { manifestPath: string; manifest: Manifest } {
-  const manifestPath = resolveCheckpoint(arg);
+/**
+ * Finds and checks a checkpoint's manifest (no backend needed). For a folder: its newest intact
+ * checkpoint (manifest and tensor files verified), with the damaged newer ones in `skipped`.
+ */
+export function readManifest(arg: string): { manifestPath: string; manifest: Manifest; skipped: SkippedCheckpoint[] } {
+  const all = candidateCheckpoints(arg);
+  if (all.length === 1 && !statSync(resolve(arg)).isDirectory()) return { ...parseManifest(all[0]), skipped: [] };
+  const skipped: SkippedCheckpoint[] = [];
+  for (const m of all) {
+    try {
+      const r = parseManifest(m);
+      const dir = dirname(m);
+      readChecked(dir, r.manifest.files.model, 'model', `checkpoint ${m}`);
+      if (r.manifest.files.optimizer) readChecked(dir, r.manifest.files.optimizer, 'optimizer', `checkpoint ${m}`);
+      return { ...r, skipped };
+    } catch (e) {
+      skipped.push({ path: m, reason: (e as Error).message });
+    }
+  }
+  if (skipped.length === 1) throw new Error(skipped[0].reason);
+  throw new Error(`checkpoint '${arg}': none of its ${skipped.length} checkpoints is intact; the newest: ${skipped[0].reason}`);
+}
+
+/** What to tell the user when the newest checkpoint of a folder was passed over. */
+export function fallbackNote(ck: { manifestPath: string; skipped: SkippedCheckpoint[] }): string | null {
+  if (!ck.skipped.length) return null;
+  const why = ck.skipped.map((s) => `${s.path}: ${s.reason.replace(`checkpoint ${s.path}: `, '')}`).join('; ');
+  return `pugd: note: the newest checkpoint is damaged (${why}); using the newest intact one, ${ck.manifestPath}`;
+}
+
+function parseManifest(manifestPath: string): { manifestPath: string; manifest: Manifest } {
   const source = `checkpoint ${manifestPath}`;
   let manifest: Manifest;
   try {
@@ -264,14 +370,31 @@ export function readManifest(arg: string): { manifestPath: string; manifest: Man
     throw new Error(`${source}: the manifest is not valid JSON (${(e as Error).message})`);
   }
   if (!manifest || manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: not a pugd checkpoint manifest (format '${String(manifest?.format)}')`);
-  if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads version ${CHECKPOINT_VERSION})`);
-  if (!manifest.files?.model) throw new Error(`${source}: the manifest names no model file`);
+  if (!READABLE_VERSIONS.includes(manifest.version)) throw new Error(`${source}: checkpoint version ${manifest.version} is not supported (this pugd reads versions ${READABLE_VERSIONS.join(' and ')})`);
+  if (manifest.version >= 2) {
+    const { checksum, ...rest } = manifest;
+    if (typeof checksum !== 'string') throw new Error(`${source}: field 'checksum' is missing (every version ${manifest.version} manifest has its own sha256)`);
+    if (sha256(new TextEncoder().encode(manifestText(rest))) !== checksum) {
+      throw new Error(`${source}: field 'checksum' does not match the manifest's content: it was changed after it was written (edited or damaged)`);
+    }
+  }
+  try {
+    checkManifest(manifest as unknown as Record<string, unknown>, basename(manifestPath, '.json'));
+  } catch (e) {
+    if (e instanceof SchemaError) throw new Error(`${source}: ${e.message}`);
+    throw e;
+  }
   return { manifestPath, manifest };
 }
 
-/** Reads and verifies a checkpoint; optimizer tensors are created on the current backend. */
-export function loadCheckpoint(arg: string): LoadedCheckpoint {
-  const { manifestPath, manifest } = readManifest(arg);
+/**
+ * Reads and verifies a checkpoint; optimizer tensors are created on the current backend. When the
+ * newest checkpoint of a folder was damaged, `note` (stderr by default) says so.
+ */
+export function loadCheckpoint(arg: string, note: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): LoadedCheckpoint {
+  const { manifestPath, manifest, skipped } = readManifest(arg);
+  const fell = fallbackNote({ manifestPath, skipped });
+  if (fell) note(fell);
   const source = `checkpoint ${manifestPath}`;
   const dir = dirname(manifestPath);
   const modelBytes = readChecked(dir, manifest.files.model, 'model', source);
@@ -279,6 +402,7 @@ export function loadCheckpoint(arg: string): LoadedCheckpoint {
   return {
     manifestPath,
     manifest,
+    skipped,
     modelBytes,
     optimizer: joinTensors(manifest.optimizer, optFile, source),
     scheduler: joinTensors(manifest.scheduler, optFile, source),

@@ -11,7 +11,7 @@ import { saveSafetensors } from '../engine/io/state.js';
 import { globalGenerator } from '../engine/random.js';
 import { plotSvg, type StepPoint } from './plot.js';
 import type { StepStats } from './step_probe.js';
-import { saveCheckpoint, writeFileAtomic, moveCheckpoint } from './checkpoint.js';
+import { saveCheckpoint, writeFileAtomic, moveCheckpoint, writing } from './checkpoint.js';
 import type { CheckpointState, EpochRecord, RunOutput } from './trainer.js';
 
 export interface FileOutputOptions {
@@ -39,7 +39,7 @@ export class FileOutput implements RunOutput {
   readonly stepsPath: string;
   readonly checkpointDir: string;
   constructor(private readonly o: FileOutputOptions) {
-    mkdirSync(o.dir, { recursive: true });
+    writing(o.dir, () => mkdirSync(o.dir, { recursive: true }));
     this.metricsPath = join(o.dir, 'metrics.jsonl');
     this.plotPath = join(o.dir, 'curves.svg');
     this.stepsPath = join(o.dir, 'steps.jsonl');
@@ -61,7 +61,8 @@ export class FileOutput implements RunOutput {
 
   stepDone(step: number, epoch: number, loss: number, stats?: StepStats): void {
     if (!this.o.logSteps) return;
-    appendFileSync(this.stepsPath, `${JSON.stringify({ step, epoch: epoch + 1, loss, ...(stats ? { update_norm: stats.dw, grad_norm: stats.g, eps_norm: stats.eps, grad_cos: stats.cos } : {}) })}\n`);
+    const line = `${JSON.stringify({ step, epoch: epoch + 1, loss, ...(stats ? { update_norm: stats.dw, grad_norm: stats.g, eps_norm: stats.eps, grad_cos: stats.cos } : {}) })}\n`;
+    writing(this.stepsPath, () => appendFileSync(this.stepsPath, line));
   }
 
   /** ‖Δw‖ per step from steps.jsonl (empty without --log-steps diagnostics). */
@@ -83,7 +84,8 @@ export class FileOutput implements RunOutput {
   private changeToRecord: object | undefined;
 
   epochDone(rec: EpochRecord, history: readonly EpochRecord[]): void {
-    appendFileSync(this.metricsPath, `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`);
+    const line = `${JSON.stringify(this.changeToRecord ? { ...rec, changed: this.changeToRecord } : rec)}\n`;
+    writing(this.metricsPath, () => appendFileSync(this.metricsPath, line));
     this.changeToRecord = undefined;
     writeFileAtomic(this.plotPath, plotSvg(history.map((h) => ({ epoch: h.epoch, trainLoss: h.train_loss, trainAcc: h.train_acc, testLoss: h.test_loss, testAcc: h.test_acc })), this.o.title, this.updateNorms()));
     const test = rec.test_acc !== undefined ? ` · test loss ${rec.test_loss!.toFixed(4)} acc ${(100 * rec.test_acc).toFixed(2)}%` : '';

@@ -2,8 +2,11 @@
 // and the command that a divergence message advises, built from what the user typed so that it can
 // be pasted as it is.
 
-import { relative } from 'node:path';
-import { UsageError, type Parsed } from './args.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { InputError, UsageError, type Parsed } from './args.js';
+import { listCheckpoints } from './checkpoint.js';
+import { checkRunConfig, SchemaError } from './manifest_schema.js';
 
 /** Settings a resume may change, by flag, with the RunConfig field each sets. */
 export const RESUME_CHANGES = { lr: 'lr', schedule: 'schedule', warmup: 'warmup', 'max-loss-ratio': 'maxLossRatio', 'max-weight-norm': 'maxWeightNorm' } as const;
@@ -34,6 +37,27 @@ export function applyResumeChanges(config: Record<string, unknown>, a: Parsed, a
   const change: RunChange = { ...at, set };
   config.changes = [...((config.changes as RunChange[] | undefined) ?? []), change];
   return change;
+}
+
+/**
+ * A run folder killed before its first checkpoint: its config.json (schema-checked) when `arg` is a
+ * folder with one and no checkpoint, so that --resume starts the run afresh; null otherwise.
+ */
+export function restartOf(arg: string): { dir: string; config: Record<string, unknown> } | null {
+  const dir = resolve(arg);
+  const file = join(dir, 'config.json');
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) return null;
+  if (listCheckpoints(dir).length || listCheckpoints(join(dir, 'checkpoints')).length) return null;
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    checkRunConfig(config, '');
+  } catch (e) {
+    const why = e instanceof SchemaError ? e.message : `is not valid JSON (${(e as Error).message})`;
+    throw new InputError(`--resume: ${shownPath(file)}: ${why}`);
+  }
+  for (const k of ['numClasses', 'imageShape', 'trainImages', 'testImages']) delete config[k];
+  return { dir, config };
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

@@ -15,10 +15,10 @@ import { Generator, globalGenerator } from '../engine/random.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
-import { loadCheckpoint, readManifest, listCheckpoints } from './checkpoint.js';
+import { loadCheckpoint, readManifest, listCheckpoints, WriteError } from './checkpoint.js';
 import { train, NanLossError, DEFAULT_GUARD, type EpochRecord, type ResumePoint } from './trainer.js';
 import { lockRunFolder } from './runlock.js';
-import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, type RunChange } from './recovery.js';
+import { RESUME_CHANGES, applyResumeChanges, divergenceAdvice, restartOf, shownPath, type RunChange } from './recovery.js';
 import { selectBackend, type SelectedBackend } from './backend.js';
 import { createOptimizer, createSchedule, openData, defaultHyper, describeSkipped } from './components.js';
 import { StopOnSignal } from './stop.js';
@@ -91,6 +91,11 @@ function configFromFlags(a: Parsed): RunConfig {
   };
 }
 
+/** The newest checkpoint of a run folder, if any. */
+function lastCheckpointOf(dir: string): string | null {
+  return listCheckpoints(join(dir, 'checkpoints'))[0] ?? null;
+}
+
 /** Local time as YYYYMMDD-HHMMSS, for default folder names. */
 export function timestamp(): string {
   const d = new Date();
@@ -119,9 +124,22 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
   let change: RunChange | null = null;
   let backend: SelectedBackend;
   const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`));
-  if (a.values.resume !== undefined) {
-    const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
-    if (extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
+  const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
+  if (a.values.resume !== undefined && extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
+  // A folder killed before its first checkpoint: --resume starts its run afresh from config.json.
+  const restart = a.values.resume !== undefined ? restartOf(String(a.values.resume)) : null;
+  if (restart) {
+    config = restart.config as unknown as RunConfig;
+    if (a.given.has('epochs')) config.epochs = Number(a.values.epochs);
+    if (a.given.has('log-steps')) config.logSteps = true;
+    if (a.given.has('checkpoint-every')) config.checkpointEvery = Number(a.values['checkpoint-every']);
+    if (a.given.has('data')) config.data = locateDataset(config.dataset, String(a.values.data)).path;
+    applyResumeChanges(config as unknown as Record<string, unknown>, a, { step: 0, epoch: 0, checkpoint: '' });
+    delete config.changes; // nothing was trained: the settings are simply the new run's
+    process.stderr.write(`pugd: note: ${shownPath(restart.dir)} holds no checkpoint (the run stopped before its first one); starting its run afresh from ${shownPath(join(restart.dir, 'config.json'))}\n`);
+    backend = await pickBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (config.backend ?? 'auto'));
+    a.values.out ??= restart.dir;
+  } else if (a.values.resume !== undefined) {
     // The checkpoint's optimizer tensors are created on the backend, so it is chosen first: the
     // run's own backend unless --backend says otherwise (exact continuation needs the same one).
     try {
@@ -157,7 +175,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
   const outDir = resolve(String(a.values.out ?? (resumed && !a.given.has('out') ? resolve(resumed.manifestPath, '../..') : `runs/${config.model}-${config.dataset}-${config.optimizer}-${timestamp()}`)));
   // One writer per run folder, before anything is written there (released at exit, whatever happens).
   const lock = lockRunFolder(outDir, (l) => process.stderr.write(`${l}\n`));
-  if (!resumed && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
+  if (!resumed && !restart && existsSync(outDir) && readdirSync(outDir).some((f) => f === 'metrics.jsonl' || f === 'checkpoints')) {
     const shown = relative(process.cwd(), outDir) || outDir;
     if (listCheckpoints(join(outDir, 'checkpoints')).length) throw new InputError(`--out ${shown} already holds a run; choose another folder, or continue it with --resume ${shown}`);
     // A run that stopped before its first (sane) checkpoint left nothing to continue: start afresh.
@@ -217,12 +235,12 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
     const r = await train({
       model, optimizer, schedule, train: data.train, test: data.test, epochs: config.epochs, output, progress,
       checkpointEverySteps: config.checkpointEvery,
+      guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
       readEveryStep: config.logSteps,
       probe,
       labelSmoothing: config.labelSmoothing,
       resume: resumePoint,
       shouldStop: () => stop.requested,
-      guard: { maxLossRatio: config.maxLossRatio ?? DEFAULT_GUARD.maxLossRatio, maxWeightNorm: config.maxWeightNorm ?? DEFAULT_GUARD.maxWeightNorm },
     });
     const last = r.history[r.history.length - 1];
     const best = r.history.reduce<EpochRecord | null>((b, h) => (h.test_acc !== undefined && (!b || h.test_acc > b.test_acc!) ? h : b), null);
@@ -257,6 +275,13 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
       const msg = `${e.message.replace(/\.\s*$/, '')}. ${e.lastGood ? 'Continue from it with a lower learning rate' : 'Start again with a lower learning rate'}: ${advice}`;
       process.stderr.write(`pugd: error: ${msg}\n`);
       emit?.({ event: 'error', error: msg, last_good_checkpoint: e.lastGood, advice });
+      return 1;
+    }
+    if (e instanceof WriteError) {
+      const good = e.lastGood ?? lastCheckpointOf(outDir);
+      const msg = `${e.message}; training stopped${e.where ? ` at ${e.where}` : ''}; ${good ? `the last good checkpoint is ${good}; once the file can be written (free space, permissions), continue with: pugd train --resume ${shownPath(good)}` : 'no checkpoint was written yet'}`;
+      process.stderr.write(`pugd: error: ${msg}\n`);
+      emit?.({ event: 'error', error: msg, file: e.file, last_good_checkpoint: good });
       return 1;
     }
     throw e;

@@ -20,6 +20,7 @@ import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
 import { getBackend } from '../engine/backend.js';
 import type { Progress } from './progress.js';
 import type { StepProbe, StepStats } from './step_probe.js';
+import { InputError } from './args.js';
 
 /** One batch on the current backend: images x [n, C, H, W] f32, labels y [n] i32. The loop disposes it. */
 export interface Batch {
@@ -219,10 +220,23 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let startEpoch = o.resume?.epoch ?? 0;
   let startBatch = o.resume?.batchInEpoch ?? 0;
   if (o.resume) {
-    optimizer.loadStateDict(o.resume.optimizer);
-    // The optimizer copied the checkpoint's tensors into its own buffers.
-    dispose(o.resume.optimizer as TensorContainer);
-    if (o.resume.loader !== undefined && o.resume.loader !== null) loader.loadState(o.resume.loader);
+    const r = o.resume;
+    const refuse = (field: string, e: unknown) => new InputError(`checkpoint ${r.where}: field '${field}' does not fit this run: ${(e as Error).message.split('\n')[0]}`);
+    try {
+      optimizer.loadStateDict(r.optimizer);
+    } catch (e) {
+      throw refuse('optimizer', e);
+    } finally {
+      // The optimizer copied the checkpoint's tensors into its own buffers.
+      dispose(r.optimizer as TensorContainer);
+    }
+    if (r.loader !== undefined && r.loader !== null) {
+      try {
+        loader.loadState(r.loader);
+      } catch (e) {
+        throw refuse('loader', e);
+      }
+    }
   }
   const readEvery = o.readEveryStep || getBackend().name === 'wasm';
   const runStart = performance.now();
@@ -238,15 +252,28 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
   let stopped = false;
   model.train();
 
+  /** Runs an output write; a file that cannot be written (WriteError) learns where training stopped and the newest checkpoint on disk. */
+  const writes = async <T>(where: string, fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as Error).name === 'WriteError') {
+        o.progress?.end();
+        Object.assign(e as object, { lastGood: lastCheckpoint, where });
+      }
+      throw e;
+    }
+  };
+
   /** Stops training: the message, the newest sane checkpoint, and the later ones discarded. */
   const diverged = (what: string, where: string): never => {
     o.progress?.end();
     let moved = '';
     if (pending && output.discard) {
-      moved = ` (${pending.path} was written after it from weights that did not train sanely; moved to ${output.discard([pending.path])})`;
+      moved = `; ${pending.path}, written from weights that did not train sanely, was moved to ${output.discard([pending.path])}`;
       pending = null;
     }
-    const good = saneCheckpoint ? `the last checkpoint whose loss was sane is ${saneCheckpoint}${moved}` : 'no sane checkpoint was written before';
+    const good = `${saneCheckpoint ? `the last checkpoint whose loss was sane is ${saneCheckpoint}` : 'no sane checkpoint was written before'}${moved}`;
     throw new NanLossError(`training diverged in ${where}: ${what}; ${good}`, saneCheckpoint, step);
   };
 
@@ -317,7 +344,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       await guardNow();
       const ls = await lossSum.item();
       try {
-        const path = await writeOne(ls, epochDone);
+        const path = await writes(`epoch ${epoch + 1}, step ${step}`, () => writeOne(ls, epochDone));
         pending = { path, step };
         lastCheckpoint = path;
       } catch (e) {
@@ -382,7 +409,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         if (readEvery && output.stepDone) {
           // With a probe, the loss travels in its vector: still one readback per step.
           const r = stats ? await o.probe!.read(stats) : { loss: await f.loss.item(), stats: undefined };
-          output.stepDone(step + 1, epoch, r.loss, r.stats);
+          await writes(`epoch ${epoch + 1}, step ${step + 1}`, () => output.stepDone!(step + 1, epoch, r.loss, r.stats));
         }
         stats?.dispose();
         f.loss.dispose();
@@ -425,7 +452,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         elapsed_s: round(elapsedBefore + (performance.now() - runStart) / 1000),
       };
       history.push(rec);
-      await output.epochDone(rec, history);
+      await writes(`epoch ${epoch + 1}, step ${step}`, () => output.epochDone(rec, history));
       // Reset the epoch sums before the checkpoint, so it records an epoch boundary.
       lossSum.dispose();
       correct.dispose();

@@ -1,7 +1,7 @@
 // The CLI's parts that need no backend: argument parsing and its one-line errors, --help text, the
 // SVG plot, the progress display, and checkpoint files (atomic writes, verification, corruption).
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, formatHelp, UsageError } from '../../cli/args.js';
@@ -176,9 +176,13 @@ describe('progress on odd outputs never throws', () => {
 describe('checkpoint files', () => {
   beforeAll(() => setBackend('wasm'));
   const dir = () => mkdtempSync(join(tmpdir(), 'pugd-ckpt-'));
+  // A manifest that passes the schema check (cli/manifest_schema.ts): one epoch of `step` steps done.
+  const config = { model: 'resnet20', dataset: 'mnist', data: '/data', optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0, labelSmoothing: 0, epochs: 2, batchSize: 10, schedule: 'cosine', warmup: 0, seed: 0, augment: false, demo: false };
+  const epochRecord = (step: number) => ({ epoch: 1, step, lr: 0.1, train_loss: 1, train_acc: 0.5, train_images: 10 * step, train_time_s: 1, images_per_s: 10, epoch_time_s: 1, elapsed_s: 1 });
   const base = (d: string, step: number) => ({
-    dir: d, epoch: 1, step, batchInEpoch: 0, config: { model: 'resnet20' }, modelBytes: new Uint8Array([1, 2, 3, step]),
-    optimizer: { lr: 0.1, state: [{ momentum: tensor([step, 2, 3], [3]) }], nan: NaN }, scheduler: { last: 3 }, rng: [1, 2], loader: { pos: step },
+    dir: d, epoch: 1, step, batchInEpoch: 0, config, modelBytes: new Uint8Array([1, 2, 3, step]),
+    optimizer: { lr: 0.1, state: [{ momentum: tensor([step, 2, 3], [3]) }], nan: NaN }, scheduler: { last: 3 }, rng: { global: [1, 2, 3, 4, null] }, loader: { seed: 0, epoch: 1, batch: step },
+    extra: { history: [epochRecord(step)] },
   });
 
   it('writes model, optimizer tensors and manifest; reads them back and verifies them', async () => {
@@ -193,7 +197,7 @@ describe('checkpoint files', () => {
     expect(Number.isNaN(o.nan)).toBe(true);
     expect([...(await o.state[0].momentum.toArray())]).toEqual([5, 2, 3]);
     o.state[0].momentum.dispose();
-    expect(c.manifest.loader).toEqual({ pos: 5 });
+    expect(c.manifest.loader).toEqual({ seed: 0, epoch: 1, batch: 5 });
     // Older checkpoints are pruned to `keep` after a newer one is committed.
     await saveCheckpoint(base(d, 6));
     await saveCheckpoint(base(d, 7));
@@ -209,9 +213,15 @@ describe('checkpoint files', () => {
     writeFileSync(join(d, 'step-000002.safetensors.tmp-999'), 'partial');
     writeFileSync(join(d, 'step-000002.safetensors'), 'whole but uncommitted');
     expect(loadCheckpoint(d).manifest.step).toBe(1);
-    // The next write clears the leftovers.
+    // A save never touches another process's temporary files (the run lock's takeover of a dead
+    // holder removes those: tests/cli/runlock.test.ts), and a failed write removes its own.
     await saveCheckpoint(base(d, 3));
-    expect(readdirSync(d).some((f) => f.includes('.tmp-'))).toBe(false);
+    expect(loadCheckpoint(d).manifest.step).toBe(3);
+    expect(readdirSync(d).filter((f) => f.includes('.tmp-'))).toEqual(['step-000002.safetensors.tmp-999']);
+    mkdirSync(join(d, `step-000004.json.tmp-${process.pid}`)); // in the way of the manifest's write
+    await expect(saveCheckpoint(base(d, 4))).rejects.toThrow(new RegExp(`^cannot write ${d}/step-000004\\.json \\(EISDIR`));
+    expect(readdirSync(d).filter((f) => f.startsWith('step-000004') && !f.includes('.tmp-'))).toEqual([]);
+    expect(loadCheckpoint(d).manifest.step).toBe(3);
   });
 
   it('damaged checkpoints are refused with the file and the reason', async () => {

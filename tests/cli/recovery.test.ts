@@ -47,7 +47,7 @@ describe('divergence', () => {
     expect(first).toMatch(/the loss rose to \S+, more than 10× its running level/);
     expect(first).not.toMatch(/NaN|Infinity/);
     const sane = /the last checkpoint whose loss was sane is (\S+\.json)/.exec(first)![1];
-    const later = /(\S+\.json) was written after it/.exec(first)![1];
+    const later = /; (\S+\.json), written from weights that did not train sanely, was moved to /.exec(first)![1];
     expect(existsSync(join(cwd, 'run/checkpoints/diverged', later.split('/').at(-1)!))).toBe(true);
     expect(advised(failures[0])).toEqual(['train', '--resume', `run/checkpoints/${sane.split('/').at(-1)}`, '--lr', '2']);
 

@@ -103,6 +103,25 @@ for (const backend of testBackends()) {
       expect(err.message).toContain(`the loss rose to ${losses[at - 1].toPrecision(3)}, more than 3× its running level ${level.toPrecision(3)}`);
       expect(err.lastGood).toBe(`ckpt@${at - 2}`);
       expect(discarded).toEqual([[`ckpt@${at - 1}`]]);
+      expect(err.message).toContain(`the last checkpoint whose loss was sane is ckpt@${at - 2}; ckpt@${at - 1}, written from weights that did not train sanely, was moved to elsewhere`);
+      m.dispose();
+    });
+
+    it('a checkpoint written from the step that went wrong is discarded even when no sane one exists', async () => {
+      const m = model(3);
+      const c = collector();
+      const discarded: string[][] = [];
+      // The first update is huge: step 1's checkpoint holds the weights that give step 2 its loss.
+      const schedule = { lrAt: (_e: number, b: number) => (b === 0 ? 1e4 : 0.05), describe: () => ({}) };
+      const err = await train({
+        model: m, optimizer: new PlainSgd(m.parameters()), schedule, train: new BlobLoader(64, 16, 1, { shuffle: false }), epochs: 1,
+        output: { ...c.out, discard: (p) => { discarded.push(p); return 'elsewhere'; } }, checkpointEverySteps: 1, readEveryStep: true, guard: { maxLossRatio: 3, maxWeightNorm: 0 },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(NanLossError);
+      expect(err.step).toBe(2);
+      expect(err.lastGood).toBe(null);
+      expect(discarded).toEqual([['ckpt@1']]);
+      expect(err.message).toContain('no sane checkpoint was written before; ckpt@1, written from weights that did not train sanely, was moved to elsewhere');
       m.dispose();
     });
 
