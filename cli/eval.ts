@@ -69,7 +69,8 @@ export async function runEval(a: Parsed): Promise<number> {
   const arg = String(a.values.checkpoint);
   // The manifest first (a wrong path is a usage error before any device starts), then the backend
   // (the run's own unless --backend is given), then the tensors, which are created on it.
-  let weights: { bytes: Uint8Array; source: string; epoch: number | null; step: number | null; path: string };
+  // The weights and where they came from (a checkpoint's manifest, or a run's final weights file).
+  let ck: { modelBytes: Uint8Array; manifestPath: string; manifest: { epoch: number | null; step: number | null } };
   let trained: RunConfig & { testImages?: number };
   let backend: Awaited<ReturnType<typeof selectBackend>>;
   const final = finalWeights(arg);
@@ -77,10 +78,9 @@ export async function runEval(a: Parsed): Promise<number> {
     trained = (final?.config ?? readManifest(arg).manifest.config) as typeof trained;
     backend = await selectBackend(a.given.has('backend') ? (a.values.backend as 'auto') : (trained.backend ?? 'auto'), say);
     if (final) {
-      weights = { bytes: new Uint8Array(readFileSync(final.path)), source: `final weights ${final.path}`, epoch: final.epochs, step: final.steps, path: final.path };
+      ck = { modelBytes: new Uint8Array(readFileSync(final.path)), manifestPath: final.path, manifest: { epoch: final.epochs, step: final.steps } };
     } else {
-      const ck = loadCheckpoint(arg);
-      weights = { bytes: ck.modelBytes, source: `checkpoint ${ck.manifestPath}`, epoch: ck.manifest.epoch, step: ck.manifest.step, path: ck.manifestPath };
+      ck = loadCheckpoint(arg);
     }
   } catch (e) {
     if ((e as Error).message.startsWith('--backend')) throw e;
@@ -106,21 +106,21 @@ export async function runEval(a: Parsed): Promise<number> {
   if (!d.test) throw new InputError(`${dataset} at ${data} has no test split`);
   const model = createModel(trained.model, { numClasses: d.numClasses, inChannels: d.imageShape[0], imageSize: d.imageShape[1], width: trained.width, generator: new Generator(0) });
   try {
-    loadSafetensors(model, weights.bytes, { source: weights.source });
     const images = d.test.numExamples;
     const differs = testSetDifference(trained, { dataset, data, images });
     if (differs) say?.(`pugd eval: note: this test set differs from the one the run measured (${differs}), so the figures are not comparable with its metrics.jsonl`);
     else if (limitTest !== undefined && !a.given.has('limit-test')) say?.(`pugd eval: testing on the first ${images} test images, as the run did (its --limit-test; --all-test for the whole split)`);
+    loadSafetensors(model, ck.modelBytes, { source: `checkpoint ${ck.manifestPath}` });
     const progress = json ? undefined : new Progress({ out: process.stderr, tty: Boolean(process.stderr.isTTY), columns: process.stderr.columns ?? 100 });
     const r = await evaluate(model, d.test, progress);
     const res = {
-      checkpoint: weights.path, model: trained.model, dataset, data, epoch: weights.epoch, step: weights.step, images: r.images, test_loss: r.loss, test_acc: r.acc,
+      checkpoint: ck.manifestPath, model: trained.model, dataset, data, epoch: ck.manifest.epoch, step: ck.manifest.step, images: r.images, test_loss: r.loss, test_acc: r.acc,
       images_per_s: r.images / Math.max(r.time, 1e-9), backend: backend.name, same_test_set: !differs, run_test_images: trained.testImages ?? null,
       skipped_images: d.skipped.map((x) => x.name),
     };
     if (json) process.stdout.write(`${JSON.stringify(res)}\n`);
     else {
-      const what = final ? `final weights${weights.epoch !== null ? ` (epoch ${weights.epoch}, step ${weights.step})` : ''}` : `after epoch ${weights.epoch} (step ${weights.step})`;
+      const what = final ? `final weights${ck.manifest.epoch !== null ? ` (epoch ${ck.manifest.epoch}, step ${ck.manifest.step})` : ''}` : `after epoch ${ck.manifest.epoch} (step ${ck.manifest.step})`;
       process.stdout.write(`${trained.model} ${what} on ${dataset} test (${r.images} images): loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.acc).toFixed(2)}% · ${res.images_per_s.toFixed(1)} img/s · ${backend.description}\n`);
     }
     return 0;

@@ -215,7 +215,8 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
       `from ${data.source}; ${config.optimizer} lr ${config.lr} momentum ${config.momentum} wd ${config.weightDecay}, ${config.schedule}${config.warmup ? ` + ${config.warmup} warm-up epochs` : ''}, ` +
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );
-  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null, skipped_images: data.skipped.map((x) => x.name) });
+  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
+  if (data.skipped.length) emit?.({ event: 'skipped_images', images: data.skipped.map(({ name, split, reason }) => ({ name, split, reason })) });
 
   stop.watch(output, resumed?.manifestPath ?? null);
 

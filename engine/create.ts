@@ -28,9 +28,6 @@ export function tensor(values: ArrayLike<number>, shape?: Shape, opts: TensorOpt
   if (values.length !== n) {
     throw new Error(`tensor: ${values.length} values do not fill shape ${shapeStr(s)} (${n} elements)`);
   }
-  const dtype = opts.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`tensor: dtype must be 'f32' or 'i32', got '${String(dtype)}'`);
-  let data: Float32Array | Int32Array;
   if (!ArrayBuffer.isView(values)) {
     // A plain array may hold anything; Float32Array.from would turn 'a' and undefined into NaN silently.
     for (let i = 0; i < n; i++) {
@@ -38,6 +35,9 @@ export function tensor(values: ArrayLike<number>, shape?: Shape, opts: TensorOpt
       if (typeof v !== 'number') throw new Error(`tensor: value ${typeof v === 'string' ? `'${v}'` : String(v)} at index ${i} is not a number (${v === null ? 'null' : typeof v})`);
     }
   }
+  const dtype = opts.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`tensor: dtype must be 'f32' or 'i32', got '${String(dtype)}'`);
+  let data: Float32Array | Int32Array;
   if (dtype === 'f32') {
     data = values instanceof Float32Array ? values : Float32Array.from(values);
   } else {

@@ -75,8 +75,7 @@ fn softmax_ce_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   b_dlogits[i] = select(g * (b_probs[i] - t), nan_f32(), label < 0 || label >= i32(p.C));
 }
 
-/** 1 when row n's first maximal logit is at its label, else 0; NaN for a label outside 0..C−1. */
-fn hit(n: u32) -> f32 {
+fn hit(n: u32) -> bool {
   let z = n * pc.C;
   var best = logits[z];
   var bi = 0;
@@ -87,22 +86,27 @@ fn hit(n: u32) -> f32 {
       bi = i32(j);
     }
   }
-  let label = labels[n];
-  if (label < 0 || label >= i32(pc.C)) { return nan_f32(); }
-  return select(0.0, 1.0, bi == label);
+  return bi == labels[n];
 }
 
 @compute @workgroup_size(1)
 fn softmax_ce_correct() {
   // Counts are exact in f32 up to 2^24 rows; a NaN row makes the count NaN.
   var count = 0.0;
-  for (var n = 0u; n < pc.N; n++) { count += hit(n); }
+  for (var n = 0u; n < pc.N; n++) { count += counted(n); }
   hits[0] = count;
+}
+
+/** 1 for a hit, 0 for a miss, NaN for a label outside 0..C−1 (so the count says the labels are bad). */
+fn counted(n: u32) -> f32 {
+  let label = labels[n];
+  if (label < 0 || label >= i32(pc.C)) { return nan_f32(); }
+  return select(0.0, 1.0, hit(n));
 }
 
 @compute @workgroup_size(64)
 fn softmax_ce_correct_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let n = flat_id(wid, nwg, lid);
   if (n >= pc.N) { return; }
-  hits[n] = hit(n);
+  hits[n] = counted(n);
 }

@@ -4,9 +4,8 @@
 // Letters: logits z [N,C], labels [N] (i32 in 0..C−1), t the smoothed target: t_j = (1−ε)·[j = label]
 // + ε/C. Per row: lse = max z + log Σ exp(z − max z), p = exp(z − lse), ℓ = −Σ_j t_j·(z_j − lse).
 // loss = scale·Σ_n ℓ_n with scale = 1/N (mean, the default) or 1 (sum); rows summed in order.
-// Backward: dz = scale·dloss·(p − t). A label outside 0..C−1 in a label tensor makes that row's loss
-// NaN and the `countCorrect` count NaN (kernels cannot throw); labels given as host arrays are checked
-// before they reach the device, with an error naming the label and its index.
+// Backward: dz = scale·dloss·(p − t). A label outside 0..C−1 makes that row's loss NaN (kernels
+// cannot throw); `crossEntropy` checks labels given as host arrays before they reach the device.
 
 import { kernel } from '../kernel.js';
 import { record } from '../autograd.js';
