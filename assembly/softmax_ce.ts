@@ -47,10 +47,11 @@ export function softmax_ce_bwd(probs: usize, labels: usize, dloss: usize, dlogit
   }
 }
 
-/** correct[0] = rows whose first maximal logit is at the label. */
+/** correct[0] = rows whose first maximal logit is at the label; NaN when a label is outside 0..C−1. */
 export function softmax_ce_correct(logits: usize, labels: usize, correct: usize, N: i32, C: i32): void {
   if (threadIndex() != 0) return;
   let count = 0;
+  let bad = false;
   for (let n = 0; n < N; n++) {
     const z = logits + (<usize>(n * C) << 2);
     let best: f32 = load<f32>(z);
@@ -62,9 +63,11 @@ export function softmax_ce_correct(logits: usize, labels: usize, correct: usize,
         bi = j;
       }
     }
-    if (bi == load<i32>(labels + (<usize>n << 2))) count++;
+    const label = load<i32>(labels + (<usize>n << 2));
+    if (label < 0 || label >= C) bad = true;
+    else if (bi == label) count++;
   }
-  store<f32>(correct, <f32>count);
+  store<f32>(correct, bad ? NaN : <f32>count);
 }
 
 /** idx[n] = the index of the first maximal logit of row n (an argmax over the last axis). */

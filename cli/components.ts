@@ -71,6 +71,10 @@ export function createOptimizer(config: RunConfig, model: Module): StepOptimizer
         inner.zeroGrad();
         return closure();
       });
+      // A WASM step never waits on anything outside this thread, so without this the loop would not
+      // let a signal handler run (Ctrl-C seen only at the end of the epoch): the trainer checks for a
+      // stop right after the step.
+      await yieldToEventLoop();
     },
     setLr(lr: number) {
       for (const g of inner.paramGroups) g.lr = lr; // what optim.lr_scheduler does too
@@ -79,6 +83,11 @@ export function createOptimizer(config: RunConfig, model: Module): StepOptimizer
     stateDict: () => inner.stateDict(),
     loadStateDict: (s: unknown) => inner.loadStateDict(s as OptimizerStateDict),
   };
+}
+
+/** Lets queued events (signals, timers, I/O) run before the caller goes on. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 // ---- schedules -----------------------------------------------------------------------------------

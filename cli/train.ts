@@ -223,7 +223,8 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
       `batch ${config.batchSize}, ${config.epochs} epochs, seed ${config.seed}; ${backend.description}; outputs in ${rel}/`,
   );
   if (change) out(`changed on resume: ${Object.entries(change.set).map(([k, v]) => `${k} ${String(v.from)} → ${String(v.to)}`).join(', ')} (recorded in the checkpoints' config.changes and metrics.jsonl)`);
-  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null, skipped_images: data.skipped.map((x) => x.name) });
+  emit?.({ event: 'start', config, backend: backend.name, out: outDir, parameters: params, resumed: resumed?.manifestPath ?? null });
+  if (data.skipped.length) emit?.({ event: 'skipped_images', images: data.skipped.map(({ name, split, reason }) => ({ name, split, reason })) });
 
   stop.watch(output, resumed?.manifestPath ?? null);
 

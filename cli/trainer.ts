@@ -418,8 +418,6 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         batch++;
         images += n;
         await checkNumbers(false);
-        // A WASM step never waits on anything outside this thread: give signal handlers their turn.
-        await yieldToEventLoop();
         if (o.shouldStop?.()) {
           stopped = true;
           break;
@@ -474,11 +472,6 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     startEpoch = epoch + 1;
   }
   return { history, steps: step, stopped, lastCheckpoint };
-}
-
-/** Lets queued events (signals, timers, I/O) run before the loop goes on. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 function round(v: number): number {

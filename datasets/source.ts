@@ -96,6 +96,35 @@ function treeFromBytes(bytes: Uint8Array, name: string): Tree {
   return treeFromMap(name, new Map([[base, bytes]]));
 }
 
+/**
+ * The files under `root`, as '/'-separated relative paths. Symbolic links are followed, to files and to
+ * folders (a folder of links to the real data is common), except a link back into a folder it is
+ * already inside (a cycle). A broken link is listed, so reading it fails with an error naming it.
+ */
+async function listFiles(root: string, fs: typeof import('node:fs/promises'), path: typeof import('node:path')): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, rel: string, ancestors: ReadonlySet<string>) => {
+    const real = await fs.realpath(dir);
+    if (ancestors.has(real)) return;
+    const inside = new Set(ancestors).add(real);
+    for (const d of await fs.readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, d.name);
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      let isDir = d.isDirectory();
+      let isFile = d.isFile();
+      if (d.isSymbolicLink()) {
+        const target = await fs.stat(full).catch(() => null);
+        isDir = target?.isDirectory() ?? false;
+        isFile = target ? target.isFile() : true;
+      }
+      if (isDir) await walk(full, r, inside);
+      else if (isFile) out.push(r);
+    }
+  };
+  await walk(root, '', new Set());
+  return out;
+}
+
 /** A tree: a directory, a tar/tar.gz archive, or a browser directory pick. */
 export async function openTree(src: DataSource): Promise<Tree> {
   const name = describe(src);
@@ -109,10 +138,7 @@ export async function openTree(src: DataSource): Promise<Tree> {
       throw new Error(`${src}: not found (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     if (st.isDirectory()) {
-      const all = (await fs.readdir(src, { recursive: true, withFileTypes: true })) as import('node:fs').Dirent[];
-      const files = all
-        .filter((d) => d.isFile())
-        .map((d) => path.relative(src, path.join((d as unknown as { parentPath?: string; path?: string }).parentPath ?? (d as unknown as { path: string }).path, d.name)).split(path.sep).join('/'));
+      const files = await listFiles(src, fs, path);
       return { name: src, files, read: async (p) => new Uint8Array(await fs.readFile(path.join(src, p))) };
     }
   }

@@ -28,6 +28,13 @@ export function tensor(values: ArrayLike<number>, shape?: Shape, opts: TensorOpt
   if (values.length !== n) {
     throw new Error(`tensor: ${values.length} values do not fill shape ${shapeStr(s)} (${n} elements)`);
   }
+  if (!ArrayBuffer.isView(values)) {
+    // A plain array may hold anything; Float32Array.from would turn 'a' and undefined into NaN silently.
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as unknown;
+      if (typeof v !== 'number') throw new Error(`tensor: value ${typeof v === 'string' ? `'${v}'` : String(v)} at index ${i} is not a number (${v === null ? 'null' : typeof v})`);
+    }
+  }
   const dtype = opts.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'i32') throw new Error(`tensor: dtype must be 'f32' or 'i32', got '${String(dtype)}'`);
   let data: Float32Array | Int32Array;

@@ -4,7 +4,8 @@
 //   softmax_ce_rows / softmax_ce_correct_rows: one invocation per row writes that row's loss (or 0/1
 //     hit) to a scratch vector; the host then runs reduce_sum over it (rows summed in a fixed order).
 //   softmax_ce_bwd: one invocation per logit.
-// A label outside 0..C−1 gives that row a NaN loss and NaN gradients (kernels cannot throw).
+// A label outside 0..C−1 gives that row a NaN loss and NaN gradients, and makes the correct count NaN
+// (kernels cannot throw).
 // Deterministic: no atomics; sums run in row order.
 //
 // Bindings: 0 params | fwd, rows: 1 logits, 2 labels, 3 probs, 4 loss (rows: per-row losses) |
@@ -95,16 +96,24 @@ fn hit(n: u32) -> bool { return row_argmax(n) == labels[n]; }
 
 @compute @workgroup_size(1)
 fn softmax_ce_correct() {
-  var count = 0u;
-  for (var n = 0u; n < pc.N; n++) { count += select(0u, 1u, hit(n)); }
-  hits[0] = f32(count);
+  // Counts are exact in f32 up to 2^24 rows; a NaN row makes the count NaN.
+  var count = 0.0;
+  for (var n = 0u; n < pc.N; n++) { count += counted(n); }
+  hits[0] = count;
+}
+
+/** 1 for a hit, 0 for a miss, NaN for a label outside 0..C−1 (so the count says the labels are bad). */
+fn counted(n: u32) -> f32 {
+  let label = labels[n];
+  if (label < 0 || label >= i32(pc.C)) { return nan_f32(); }
+  return select(0.0, 1.0, hit(n));
 }
 
 @compute @workgroup_size(64)
 fn softmax_ce_correct_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let n = flat_id(wid, nwg, lid);
   if (n >= pc.N) { return; }
-  hits[n] = select(0.0, 1.0, hit(n));
+  hits[n] = counted(n);
 }
 
 @compute @workgroup_size(64)

@@ -99,7 +99,10 @@ export function crossEntropy(logits: Tensor, labels: Tensor | ArrayLike<number>,
   return loss;
 }
 
-/** Number of rows of logits [N,C] whose argmax equals the label, as a one-element f32 tensor. */
+/**
+ * Number of rows of logits [N,C] whose argmax equals the label, as a one-element f32 tensor; NaN when
+ * a label tensor holds a label outside 0..C−1 (a host array with one is an error).
+ */
 export function countCorrect(logits: Tensor, labels: Tensor | ArrayLike<number>): Tensor {
   const op = 'countCorrect';
   const backend = backendOf(op, [logits]);

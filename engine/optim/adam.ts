@@ -20,7 +20,7 @@ export type AdamHyper = {
 };
 
 export interface AdamOptions extends Partial<AdamHyper> {
-  /** Report a non-finite loss as an error (default true). */
+  /** Report a non-finite loss or gradient as an error (default true). */
   checkFinite?: boolean;
 }
 
@@ -74,11 +74,14 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
     this.checkFiniteEnabled = checkFinite ?? true;
   }
 
-  /** One step; with a closure it runs it and releases the gradients, as SGD.step. */
+  /**
+   * One step; with a closure it runs it and releases the gradients, as SGD.step. A non-finite loss or
+   * gradient skips the update (weights and moments unchanged) and is reported, as SGD.step.
+   */
   async step(closure?: Closure): Promise<Tensor | null> {
     return this.onePassStep(closure, false, (active, loss) => {
       const s = this.scratch();
-      this.finish(loss, 0, 0, 0); // norms[0] = 0, or −1 when the loss is not finite (the guard)
+      this.gradientGuard(active, loss, 0); // norms[0] = ‖g‖, or −1 when it or the loss is not finite
       for (const p of active) {
         adamUpdate(this, p, this.hyperOf(p), this.decoupled, { g: p.grad!, wsave: null, norms: s.norms, guardIdx: 0, guard2Idx: 0 });
       }

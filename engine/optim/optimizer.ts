@@ -10,7 +10,9 @@
 //
 // Non-finite values never reach the weights: the norm kernels write −1 (BAD_NORM; norms are ≥ 0) for
 // a non-finite loss or norm, and every update kernel skips its update when a norm it depends on is
-// negative. The host learns about it without a per-step readback: on wasm the status buffer is host
+// negative. Every optimizer computes a gradient norm for this, the one-pass ones (SGD, Adam/AdamW)
+// too, so a NaN/Inf gradient is caught also when `step()` is given no closure and updates from the
+// gradients already in `.grad`. The host learns about it without a per-step readback: on wasm the status buffer is host
 // memory and is read after each step; on queued backends (webgpu) a non-blocking read is started
 // every QUEUED_CHECK_EVERY steps and looked at when it has landed. Either way `step` rejects with an error
 // naming the step, the pass and the reason; `await opt.checkFinite()` checks at once. A skipped step
@@ -24,7 +26,7 @@ import type { Backend, Buf } from '../backend.js';
 import { dispatch } from '../ops/op.js';
 import { full } from '../ops/elementwise.js';
 import { DEFAULT_POLICY, StepContext } from '../step_context.js';
-import { normLayout, optim_norm_finish, type NormLayout } from '../ops/optim.js';
+import { normLayout, optim_norm_finish, optim_sumsq, type NormLayout } from '../ops/optim.js';
 
 /** A loss closure: zero the gradients, compute the loss, call `backward()`, return the loss. */
 export type Closure = () => Tensor | Promise<Tensor>;
@@ -103,6 +105,7 @@ function fmt(v: unknown): string {
   if (v instanceof Tensor) return `a Tensor (${v.describe()})`;
   if (typeof v === 'string') return `'${v}'`;
   if (v === undefined) return 'undefined';
+  if (typeof v === 'number') return String(v); // NaN and ±Infinity as themselves (JSON would say null)
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -401,6 +404,18 @@ export abstract class Optimizer<H extends Hyper = Hyper> {
     const s = this.scratch();
     if (!s.partials) this.layout([]);
     dispatch(optim_norm_finish, { first, count, out, step: this.steps }, [s.partials!, loss ?? s.zero], [s.norms, s.status]);
+  }
+
+  /**
+   * The guard of the one-pass updates (SGD, Adam/AdamW, UGD): norms[out] = ‖g‖ over the gradients of
+   * `active` (one global norm), or −1 (recorded in status) when it or `loss` is not finite, so a NaN
+   * or ±Inf gradient (or one whose norm overflows f32) skips the update, with or without a closure.
+   */
+  protected gradientGuard(active: readonly Tensor[], loss: Tensor | null, out: number): void {
+    const s = this.scratch();
+    const L = this.layout(active);
+    active.forEach((p, k) => dispatch(optim_sumsq, { n: p.size, slot: L.offsets[k] }, [p.grad!], [s.partials!]));
+    this.finish(loss, 0, L.total, out);
   }
 
   // ---- non-finite reports -----------------------------------------------------------------------

@@ -6,8 +6,9 @@
 //   momentum μ ≠ 0: buf = d on the first step, else μ·buf + (1 − δ)·d;  step = nesterov ? d + μ·buf : buf
 //   μ = 0: step = d (no state)
 //   w ← w − lr·step
-// One `optim_sgd_step` dispatch per parameter (engine/ops/optim.ts), preceded by one
-// `optim_norm_finish` that checks the loss (the non-finite guard; no readback).
+// One `optim_sgd_step` dispatch per parameter (engine/ops/optim.ts), preceded by the non-finite guard:
+// one `optim_sumsq` per parameter and one `optim_norm_finish` (the gradient norm and the loss; no
+// readback), so a NaN/Inf gradient skips the update with or without a closure.
 //
 // Not handled: maximize, foreach/fused variants (same maths), sparse gradients.
 
@@ -115,12 +116,14 @@ export class SGD extends Optimizer<SGDHyper> {
 
   /**
    * One step. With a closure: runs it (gradients at w), updates, releases the gradients and returns
-   * the loss. Without: updates from the gradients already in `.grad` and returns null.
+   * the loss. Without: updates from the gradients already in `.grad` and returns null. Either way a
+   * non-finite loss or gradient skips the whole update (weights and momentum stay as they were) and is
+   * reported: this step rejects on wasm; on webgpu a later step or `checkFinite()` does.
    */
   async step(closure?: Closure): Promise<Tensor | null> {
     return this.onePassStep(closure, false, (active, loss) => {
       const s = this.scratch();
-      this.finish(loss, 0, 0, 0); // norms[0] = 0, or −1 when the loss is not finite (the guard)
+      this.gradientGuard(active, loss, 0); // norms[0] = ‖g‖, or −1 when it or the loss is not finite
       for (const p of active) {
         sgdUpdate(this, p, this.hyperOf(p), { g1: null, g2: p.grad!, wsave: null, norms: s.norms, normIdx: 0, guardIdx: 0, normalize: false, eps: 0 });
       }

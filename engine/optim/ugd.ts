@@ -4,8 +4,6 @@
 // kernels, one fixed-order finish, K fused updates; no readback.
 
 import type { Tensor } from '../tensor.js';
-import { dispatch } from '../ops/op.js';
-import { optim_sumsq } from '../ops/optim.js';
 import { checkHyper, checkKeys, EPS, Optimizer, type Closure, type ParamGroup, type ParamsInput } from './optimizer.js';
 import { checkSgdGroup, sgdRules, sgdUpdate, type SGDHyper } from './sgd.js';
 import { PUGD_DEFAULTS } from './pugd.js';
@@ -39,9 +37,7 @@ export class UGD extends Optimizer<SGDHyper> {
   async step(closure: Closure): Promise<Tensor> {
     const loss = await this.onePassStep(closure, true, (active, l) => {
       const s = this.scratch();
-      const L = this.layout(active);
-      active.forEach((p, k) => dispatch(optim_sumsq, { n: p.size, slot: L.offsets[k] }, [p.grad!], [s.partials!]));
-      this.finish(l, 0, L.total, 1); // norms[1] = ‖g‖ (−1 if the loss or a gradient is not finite)
+      this.gradientGuard(active, l, 1); // norms[1] = ‖g‖ (−1 if the loss or a gradient is not finite)
       for (const p of active) {
         sgdUpdate(this, p, this.hyperOf(p), { g1: null, g2: p.grad!, wsave: null, norms: s.norms, normIdx: 1, guardIdx: 1, normalize: true, eps: EPS });
       }

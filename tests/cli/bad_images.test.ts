@@ -63,7 +63,10 @@ describe('pugd train on an image folder with damaged files', () => {
     expect(r.stderr).toMatch(/notes\.jpg \(train\): not a JPEG or PNG file/);
     expect(r.stderr).toMatch(/empty\.png \(test\): empty file \(0 bytes\)/);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(events[0].skipped_images.map((n: string) => n.slice(n.indexOf(root) + root.length + 1))).toEqual(bad);
+    expect(events[0].event).toBe('start');
+    const listed = events.find((e) => e.event === 'skipped_images').images;
+    expect(listed.map((x: { name: string }) => x.name.slice(x.name.indexOf(root) + root.length + 1))).toEqual(bad);
+    expect(listed.map((x: { split: string }) => x.split)).toEqual(['train', 'train', 'test']);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect([config.trainImages, config.testImages, config.skipBadImages]).toEqual([16, 8, true]);
     expect(config.skippedImages.map((s: { split: string }) => s.split)).toEqual(['train', 'train', 'test']);

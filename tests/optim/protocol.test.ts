@@ -48,7 +48,7 @@ for (const backend of testBackends()) {
       const plain = tensor([1, 2], [2]);
       throws(() => new optim.PUGD([w], { lr: -1 }), /PUGD param group 0: lr must be in \[0, ∞\), got -1/);
       throws(() => new optim.PUGD([w], { momentum: 1.2 }), /momentum must be in \[0, 1\), got 1.2/);
-      throws(() => new optim.PUGD([w], { weightDecay: NaN }), /weightDecay must be a finite number, got null/);
+      throws(() => new optim.PUGD([w], { weightDecay: NaN }), /weightDecay must be a finite number, got NaN/);
       throws(() => new optim.PUGD([w], { radius: 0 }), /PUGD: radius must be in \(0, ∞\), got 0/);
       throws(() => new optim.PUGD([w], { momentum: 0, nesterov: true }), /nesterov requires momentum > 0 and dampening 0/);
       throws(() => new optim.PUGD([w], { learningRate: 0.1 } as never), /PUGD: unknown option 'learningRate'/);
@@ -244,7 +244,7 @@ for (const backend of testBackends()) {
       const K = net.params.length;
       for (const [name, opt, perStep] of [
         ['PUGD', new optim.PUGD(net.params), (c: number) => 2 * c + 4 * K + 2],
-        ['SGD', new optim.SGD(net.params, { lr: 0.01, momentum: 0.9 }), (c: number) => c + K + 1],
+        ['SGD', new optim.SGD(net.params, { lr: 0.01, momentum: 0.9 }), (c: number) => c + 2 * K + 1],
         ['UGD', new optim.UGD(net.params, { lr: 0.01 }), (c: number) => c + 2 * K + 1],
         ['SAM', new optim.SAM(net.params, { lr: 0.01 }), (c: number) => 2 * c + 3 * K + 2],
       ] as const) {
