@@ -77,6 +77,18 @@ export function createOptimizer(params: Tensor[], c: TrainConfig): Optimizer {
   }
 }
 
+/** Refuses settings that would train nothing (0 epochs) or NaN, naming the field as the page labels it. */
+export function checkConfig(c: TrainConfig): void {
+  const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const bad = (field: string, rule: string, v: unknown) => new Error(`train: ${field} must be ${rule}, got ${String(v)}`);
+  if (!whole(c.epochs, 1)) throw bad('epochs', 'a whole number ≥ 1', c.epochs);
+  if (!whole(c.batchSize, 1)) throw bad('batch size', 'a whole number ≥ 1', c.batchSize);
+  if (!(typeof c.lr === 'number' && Number.isFinite(c.lr) && c.lr > 0)) throw bad('learning rate', 'a number > 0', c.lr);
+  if (c.width !== undefined && !whole(c.width, 1)) throw bad('width', "a whole number ≥ 1 (or left empty for the model's own)", c.width);
+  if (!whole(c.seed, 0)) throw bad('seed', 'a whole number ≥ 0', c.seed);
+  if (c.maxSteps !== undefined && !whole(c.maxSteps, 1)) throw bad('maxSteps', 'a whole number ≥ 1', c.maxSteps);
+}
+
 /** Guesses the format of picked files from their names. */
 export function guessFormat(files: readonly { name: string }[]): Exclude<DataFormat, 'auto'> {
   const names = files.map((f) => f.name.toLowerCase()).join(' ');
@@ -227,6 +239,7 @@ export class TrainingSession {
    */
   async train(config: TrainConfig, onProgress: (e: ProgressEvent) => void, onEpoch: (epoch: number, r: EvalReport) => void): Promise<{ steps: number; stopped: boolean; lastLoss: number }> {
     if (this.running) throw new Error('train: a training run is already going on (stop it first)');
+    checkConfig(config);
     const d = this.requireData();
     if (!this.model || this.modelName !== config.model || (config.width ?? 0) !== this.width) this.buildModel(config.model, config.width, config.seed);
     const model = this.model!;

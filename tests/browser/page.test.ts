@@ -100,6 +100,28 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
       expect(await page.textContent('#backend-info')).toMatch(probe ? /WebGPU not used: the adapter \(.*\) is a software \(fallback\) adapter/ : /WebGPU not used: /);
     }
     expect(auto.data).toMatchObject({ train: 512, test: 200 });
+    // The log panel keeps what happened (it used to stay empty).
+    const logText = await page.textContent('#log');
+    expect(logText).toMatch(/^ready: /m);
+    expect(logText).toMatch(/^data: built-in sample/m);
+  });
+
+  it('an empty Epochs field or a width of 0 is an error on the page, not a run of 0 steps or NaN', async () => {
+    for (const [field, value, want] of [['epochs', '', 'train: epochs must be a whole number ≥ 1, got NaN'], ['width', '0', "train: width must be a whole number ≥ 1 (or left empty for the model's own), got 0"]]) {
+      await setControls(page, { epochs: '1', width: '8', [field]: value });
+      await page.click('#train');
+      await page.waitForFunction('globalThis.pugdPage.errors.length > 0 && !globalThis.pugdPage.training', null, { timeout: 30_000 });
+      const s = await state(page);
+      expect(s.errors).toEqual([want]);
+      expect(s.runs).toBe(1); // the refused run counts as ended, with no step
+      expect(s.progress).toEqual([]);
+      expect(await page.textContent('#status')).toBe(`error: ${want}`);
+      await page.evaluate(() => {
+        const p = (globalThis as unknown as { pugdPage: { errors: string[]; runs: number } }).pugdPage;
+        p.errors.length = 0;
+        p.runs = 0;
+      });
+    }
   });
 
   it('on WebGPU shows the adapter and whether it is a fallback adapter', async () => {
@@ -156,7 +178,7 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
     mkdirSync(join(root, 'out/screenshots'), { recursive: true });
     await page.screenshot({ path: join(root, 'out/screenshots/training-page.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
-  });
+  }, 300_000); // 16 PUGD steps on SwiftShader: ~100 s on the 2-core machine, more under load
 
   it('a checkpoint downloaded from the page evaluates in Node (WASM) to the same accuracy', async () => {
     await page.click('#evaluate');
