@@ -47,25 +47,29 @@ export function softmax_ce_bwd(probs: usize, labels: usize, dloss: usize, dlogit
   }
 }
 
+/** The index of the first maximal value of the C floats at z. */
+@inline function rowArgmax(z: usize, C: i32): i32 {
+  let best: f32 = load<f32>(z);
+  let bi = 0;
+  for (let j = 1; j < C; j++) {
+    const v = load<f32>(z + (<usize>j << 2));
+    if (v > best) {
+      best = v;
+      bi = j;
+    }
+  }
+  return bi;
+}
+
 /** correct[0] = rows whose first maximal logit is at the label; NaN when a label is outside 0..C−1. */
 export function softmax_ce_correct(logits: usize, labels: usize, correct: usize, N: i32, C: i32): void {
   if (threadIndex() != 0) return;
   let count = 0;
   let bad = false;
   for (let n = 0; n < N; n++) {
-    const z = logits + (<usize>(n * C) << 2);
-    let best: f32 = load<f32>(z);
-    let bi = 0;
-    for (let j = 1; j < C; j++) {
-      const v = load<f32>(z + (<usize>j << 2));
-      if (v > best) {
-        best = v;
-        bi = j;
-      }
-    }
     const label = load<i32>(labels + (<usize>n << 2));
     if (label < 0 || label >= C) bad = true;
-    else if (bi == label) count++;
+    else if (rowArgmax(logits + (<usize>(n * C) << 2), C) == label) count++;
   }
   store<f32>(correct, bad ? NaN : <f32>count);
 }
@@ -73,17 +77,5 @@ export function softmax_ce_correct(logits: usize, labels: usize, correct: usize,
 /** idx[n] = the index of the first maximal logit of row n (an argmax over the last axis). */
 export function softmax_ce_argmax(logits: usize, idx: usize, N: i32, C: i32): void {
   if (threadIndex() != 0) return;
-  for (let n = 0; n < N; n++) {
-    const z = logits + (<usize>(n * C) << 2);
-    let best: f32 = load<f32>(z);
-    let bi = 0;
-    for (let j = 1; j < C; j++) {
-      const v = load<f32>(z + (<usize>j << 2));
-      if (v > best) {
-        best = v;
-        bi = j;
-      }
-    }
-    store<i32>(idx + (<usize>n << 2), bi);
-  }
+  for (let n = 0; n < N; n++) store<i32>(idx + (<usize>n << 2), rowArgmax(logits + (<usize>(n * C) << 2), C));
 }

@@ -77,9 +77,9 @@ export const evalSpec: CommandSpec = {
 
 export const infoSpec: CommandSpec = {
   name: 'info',
-  summary: 'Show the compute backends: which is usable, the WebGPU adapter and its limits, the WASM threads.',
-  usage: 'pugd info [--backend auto|webgpu|wasm] [--json]',
-  options: [backendOpt, jsonOpt],
+  summary: 'Show the compute backends: which is usable, the WebGPU adapter, the WASM threads (--verbose: the adapter\'s limits and features too).',
+  usage: 'pugd info [--backend auto|webgpu|wasm] [--verbose] [--json]',
+  options: [backendOpt, { name: 'verbose', type: 'flag', help: 'also list the WebGPU adapter\'s limits and features (--json always has them)', group: 'Run' }, jsonOpt],
 };
 
 export const analyzeSpec: CommandSpec = {

@@ -30,7 +30,8 @@ export async function probeBackends(which: 'auto' | BackendName): Promise<Backen
   return out;
 }
 
-export function formatInfo(reports: BackendReport[], version: string): string {
+/** The text of `pugd info`; the adapter's limits and features (tens of lines) only when `verbose`. */
+export function formatInfo(reports: BackendReport[], version: string, verbose = false): string {
   const lines = [`pugd ${version} · Node ${process.version} · ${process.platform}-${process.arch} · ${cpus().length} CPU cores`];
   for (const r of reports) {
     if (!r.ok) {
@@ -44,11 +45,12 @@ export function formatInfo(reports: BackendReport[], version: string): string {
       const a = i.adapter;
       lines.push(`  adapter: ${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ')}${a.isFallbackAdapter ? ' (fallback adapter: software rendering)' : ''}`);
     }
-    if (i.limits) {
+    if (i.limits && verbose) {
       lines.push('  limits:');
       for (const [k, v] of Object.entries(i.limits)) lines.push(`    ${k}: ${v}`);
     }
-    if (i.features?.length) lines.push(`  features: ${i.features.join(', ')}`);
+    if (i.features?.length && verbose) lines.push(`  features: ${i.features.join(', ')}`);
+    if ((i.limits || i.features?.length) && !verbose) lines.push('  limits and features: pugd info --verbose');
   }
   return lines.join('\n');
 }

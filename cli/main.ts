@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       const webgpuOk = reports.some((r) => r.name === 'webgpu' && r.ok && !r.info?.adapter?.isFallbackAdapter);
       const auto = { backend: !soft && webgpuOk ? 'webgpu' : 'wasm', reason: soft ?? (webgpuOk ? 'a hardware WebGPU adapter' : 'no hardware WebGPU adapter') };
       if (args.values.json) process.stdout.write(`${JSON.stringify({ version, node: process.version, backends: reports, auto })}\n`);
-      else process.stdout.write(`${formatInfo(reports, version)}\n--backend auto trains on ${auto.backend}: ${auto.reason}\n`);
+      else process.stdout.write(`${formatInfo(reports, version, Boolean(args.values.verbose))}\n--backend auto trains on ${auto.backend}: ${auto.reason}\n`);
       return reports.some((r) => r.ok) ? 0 : 1;
     }
     case 'train':

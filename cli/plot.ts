@@ -62,8 +62,10 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
     y1 = y1 + (y1 - y0) * 0.05;
     y0 = Math.max(0, y0);
   }
-  const x0 = Math.min(1, xMax);
-  const x1 = Math.max(xMax, x0 + 1);
+  // One epoch: centred on an axis of its own (0.5 … 1.5) with the one tick, not an axis up to an epoch 2.
+  const single = xMax <= 1;
+  const x0 = single ? xMax - 0.5 : 1;
+  const x1 = single ? xMax + 0.5 : xMax;
   const sx = (x: number) => left + ((x - x0) / (x1 - x0)) * PANEL_W;
   const sy = (y: number) => TOP + PANEL_H - ((y - y0) / (y1 - y0)) * PANEL_H;
   const parts: string[] = [];
@@ -74,7 +76,7 @@ function panel(left: number, title: string, yLabel: string, series: Series[], xM
     parts.push(`<line x1="${left}" y1="${y}" x2="${left + PANEL_W}" y2="${y}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmt(t)}</text>`);
   }
-  const xt = ticks(x0, x1, Math.min(10, Math.max(1, x1 - x0))).filter((t) => Number.isInteger(t));
+  const xt = single ? [xMax] : ticks(x0, x1, Math.min(10, Math.max(1, x1 - x0))).filter((t) => Number.isInteger(t));
   for (const t of xt) {
     const x = sx(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${TOP + PANEL_H}" x2="${x}" y2="${TOP + PANEL_H + 4}" stroke="#444"/>`);

@@ -93,6 +93,10 @@ function treeFromBytes(bytes: Uint8Array, name: string): Tree {
     return treeFromMap(name, m);
   }
   if (looksLikeArchive(bytes)) return treeFromMap(name, readTar(bytes, { name }));
+  // A name that promises an archive, and bytes that are not one: say that, not "no images found" later.
+  const hex = Array.from(bytes.subarray(0, 4), (v) => v.toString(16).padStart(2, '0')).join(' ');
+  if (/\.(gz|tgz)$/i.test(base)) throw new Error(`${name}: not a gzip file (it starts with ${hex || 'nothing'}, not the gzip signature 1f 8b): damaged, or not what its name says`);
+  if (/\.tar$/i.test(base)) throw new Error(`${name}: not a tar archive (no ustar header at byte 257): damaged, or not what its name says`);
   return treeFromMap(name, new Map([[base, bytes]]));
 }
 

@@ -77,6 +77,7 @@ worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
       lossChart.add('dots', { x, y: m.eval.loss });
       accChart.add('dots', { x, y: m.eval.acc });
       showEval(`after epoch ${m.epoch + 1}`, m.eval);
+      log($('eval-info').textContent ?? '');
       break;
     }
     case 'state':
@@ -89,6 +90,12 @@ worker.addEventListener('message', (e: MessageEvent<WorkerMessage>) => {
   }
 });
 worker.addEventListener('error', (e) => fail(`worker: ${e.message || 'failed to start (is the page served by npm run web?)'}`));
+
+/** A status line that is also worth keeping: shown and appended to the log panel. */
+function note(s: string): void {
+  setStatus(s);
+  log(s);
+}
 
 function setStatus(s: string): void {
   state.status = s;
@@ -130,7 +137,7 @@ async function initBackend(): Promise<void> {
   if (r.type !== 'ready') return;
   state.backend = r.backend;
   $('backend-info').textContent = describeBackend(r.backend);
-  setStatus(`ready: ${r.backend.name}`);
+  note(`ready: ${describeBackend(r.backend).replace(/\n/g, '; ')}`);
 }
 
 async function loadData(sampleOnly = false): Promise<void> {
@@ -144,13 +151,16 @@ async function loadData(sampleOnly = false): Promise<void> {
   const d = r.data;
   $('data-info').textContent = `${d.name}: ${d.train} training and ${d.test} test images, ${d.classes.length} classes, ${d.shape.join('×')}`;
   setStatus('data ready');
+  log(`data: ${$('data-info').textContent}`);
 }
 
 function config(): TrainConfig {
-  const num = (id: string) => Number(input(id).value);
+  // An empty field is NaN, not 0, so the check (web/session.ts checkConfig) names it instead of
+  // training 0 epochs; an empty width means the model's own.
+  const num = (id: string) => (input(id).value.trim() === '' ? NaN : Number(input(id).value));
   return {
     model: select('model').value,
-    width: num('width') || undefined,
+    width: input('width').value.trim() === '' ? undefined : num('width'),
     optimizer: select('optimizer').value as TrainConfig['optimizer'],
     lr: num('lr'),
     batchSize: num('batch'),
@@ -176,10 +186,10 @@ async function train(): Promise<void> {
   for (const id of ['pause', 'stop']) $<HTMLButtonElement>(id).disabled = false;
   $<HTMLButtonElement>('train').disabled = true;
   const c = config();
-  setStatus(`training ${c.model} with ${c.optimizer.toUpperCase()} on ${state.backend!.name}…`);
+  note(`training ${c.model} with ${c.optimizer.toUpperCase()} on ${state.backend!.name}…`);
   try {
     const r = await request({ type: 'train', config: c });
-    if (r.type === 'trained') setStatus(`${r.stopped ? 'stopped' : 'done'} after ${r.steps} steps; last loss ${r.lastLoss.toFixed(4)}`);
+    if (r.type === 'trained') note(`${r.stopped ? 'stopped' : 'done'} after ${r.steps} steps; last loss ${r.lastLoss.toFixed(4)}`);
   } finally {
     state.runs++;
     state.training = false;
@@ -194,7 +204,7 @@ async function evaluate(): Promise<void> {
   if (r.type !== 'eval') return;
   state.evals.push({ epoch: null, eval: r.eval });
   showEval('evaluation', r.eval);
-  setStatus(`evaluated: accuracy ${(100 * r.eval.acc).toFixed(2)}%`);
+  note(`evaluated: accuracy ${(100 * r.eval.acc).toFixed(2)}%`);
 }
 
 async function save(): Promise<void> {
@@ -209,7 +219,7 @@ async function save(): Promise<void> {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  setStatus(`checkpoint ${r.name} (${r.bytes.byteLength} bytes) downloaded`);
+  note(`checkpoint ${r.name} (${r.bytes.byteLength} bytes) downloaded`);
 }
 
 async function loadCheckpoint(): Promise<void> {

@@ -73,7 +73,13 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolate = true } 
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf('--port');
-  const port = Number(i > 0 ? process.argv[i + 1] : process.env.PORT ?? 8080);
+  const given = i > 0 ? process.argv[i + 1] : process.env.PORT;
+  const what = i > 0 ? '--port' : 'PORT';
+  const port = given === undefined ? (i > 0 ? NaN : 8080) : /^\d{1,5}$/.test(given) ? Number(given) : NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    console.error(`web: ${what} ${given === undefined ? 'needs a value' : `'${given}'`}: expected a port number 0–65535 (0 picks a free one)`);
+    process.exit(2);
+  }
   try {
     const { url } = await startServer({ port });
     console.log(`pugd training page: ${url}  (cross-origin isolated: COOP/COEP sent; Ctrl-C stops)`);

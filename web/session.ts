@@ -32,6 +32,25 @@ const NORM: Record<number, { mean: number[]; std: number[] }> = {
   1: { mean: [0.1307], std: [0.3081] },
 };
 
+/**
+ * Resolves from a new task of the event loop (not a microtask), so messages queued meanwhile (the
+ * page's pause and stop) are handled first. MessageChannel, as setTimeout(0) is clamped to 4 ms.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof MessageChannel !== 'function') {
+      setTimeout(resolve, 0);
+      return;
+    }
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
 /** Metadata keys the page writes into a checkpoint, beside the CLI's own (`format`, `epoch`, `step`). */
 export const META = { model: 'pugd.model', width: 'pugd.width', classes: 'pugd.classes', dataset: 'pugd.dataset', shape: 'pugd.shape' } as const;
 
@@ -56,6 +75,18 @@ export function createOptimizer(params: Tensor[], c: TrainConfig): Optimizer {
     case 'adamw': return new optim.AdamW(params, { lr: c.lr, weightDecay: c.weightDecay ?? 5e-4 });
     default: throw new Error(`optimizer: unknown '${String(c.optimizer)}' (expected pugd, sgd, sam, ugd, adam or adamw)`);
   }
+}
+
+/** Refuses settings that would train nothing (0 epochs) or NaN, naming the field as the page labels it. */
+export function checkConfig(c: TrainConfig): void {
+  const whole = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+  const bad = (field: string, rule: string, v: unknown) => new Error(`train: ${field} must be ${rule}, got ${String(v)}`);
+  if (!whole(c.epochs, 1)) throw bad('epochs', 'a whole number ≥ 1', c.epochs);
+  if (!whole(c.batchSize, 1)) throw bad('batch size', 'a whole number ≥ 1', c.batchSize);
+  if (!(typeof c.lr === 'number' && Number.isFinite(c.lr) && c.lr > 0)) throw bad('learning rate', 'a number > 0', c.lr);
+  if (c.width !== undefined && !whole(c.width, 1)) throw bad('width', "a whole number ≥ 1 (or left empty for the model's own)", c.width);
+  if (!whole(c.seed, 0)) throw bad('seed', 'a whole number ≥ 0', c.seed);
+  if (c.maxSteps !== undefined && !whole(c.maxSteps, 1)) throw bad('maxSteps', 'a whole number ≥ 1', c.maxSteps);
 }
 
 /** Guesses the format of picked files from their names. */
@@ -98,9 +129,22 @@ export class TrainingSession {
         await pugd.setBackend('wasm', opts);
         this.log(`WebGPU not available (${fallbackReason}); training on WASM`);
       }
+    } else if (choice === 'auto') {
+      // As the CLI's --backend auto: WebGPU on a hardware adapter; a software (fallback) adapter such
+      // as SwiftShader trains far slower than WASM (issue 16 saw 2.5 against 70–123 images/s on the 2-core machine).
+      try {
+        await pugd.setBackend('webgpu', opts);
+        const a = pugd.getBackend().info.adapter;
+        if (a?.isFallbackAdapter) {
+          const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unnamed';
+          fallbackReason = `the adapter (${name}) is a software (fallback) adapter, which trains slower than WASM; choose WebGPU to use it anyway`;
+        }
+      } catch (e) {
+        fallbackReason = (e as Error).message;
+      }
+      if (fallbackReason) await pugd.setBackend('wasm', opts);
     } else {
-      const got = await pugd.setBackend(choice, opts);
-      if (choice === 'auto' && got === 'wasm') fallbackReason = 'auto chose wasm (no WebGPU adapter)';
+      await pugd.setBackend(choice, opts);
     }
     const info = pugd.getBackend().info;
     this.backend = {
@@ -195,6 +239,7 @@ export class TrainingSession {
    */
   async train(config: TrainConfig, onProgress: (e: ProgressEvent) => void, onEpoch: (epoch: number, r: EvalReport) => void): Promise<{ steps: number; stopped: boolean; lastLoss: number }> {
     if (this.running) throw new Error('train: a training run is already going on (stop it first)');
+    checkConfig(config);
     const d = this.requireData();
     if (!this.model || this.modelName !== config.model || (config.width ?? 0) !== this.width) this.buildModel(config.model, config.width, config.seed);
     const model = this.model!;
@@ -218,6 +263,9 @@ export class TrainingSession {
     try {
       model.train();
       for (;;) {
+        // On WASM every await of a step resolves at once (reads are synchronous), so without this the
+        // loop never returns to the event loop and pause/stop messages wait for the end of the run.
+        await nextTask();
         await this.paused?.promise;
         if (this.stopRequested) break;
         if (config.maxSteps !== undefined && steps >= config.maxSteps) break;

@@ -34,7 +34,7 @@ export interface SoftwareAdapter {
   dir: string;
   /** The ICD manifest to put in VK_ICD_FILENAMES. */
   icd: string;
-  /** Where it came from, for messages: `@sparticuz/chromium 153.0.0` or `/usr/lib/chromium`. */
+  /** Where it came from, for messages: `@sparticuz/chromium 143.0.4` or `/usr/lib/chromium`. */
   source: string;
 }
 

@@ -84,8 +84,50 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
     await server?.close();
   });
 
-  it('starts on WebGPU and shows the adapter and whether it is a fallback adapter', async () => {
+  it('starts on auto: WASM when the only WebGPU adapter is a software one (saying so), WebGPU on a GPU', async () => {
     await until(page, 's.backend && s.data');
+    expect(await page.inputValue('#backend')).toBe('auto');
+    const auto = await state(page);
+    const probe = await page.evaluate(async () => {
+      const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean } | null> } }).gpu;
+      const a = gpu ? await gpu.requestAdapter() : null;
+      return a ? { fallback: Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter) } : null;
+    });
+    if (probe && !probe.fallback) {
+      expect(auto.backend!.name).toBe('webgpu');
+    } else {
+      expect(auto.backend!.name).toBe('wasm');
+      expect(await page.textContent('#backend-info')).toMatch(probe ? /WebGPU not used: the adapter \(.*\) is a software \(fallback\) adapter/ : /WebGPU not used: /);
+    }
+    expect(auto.data).toMatchObject({ train: 512, test: 200 });
+    // The log panel keeps what happened (it used to stay empty).
+    const logText = await page.textContent('#log');
+    expect(logText).toMatch(/^ready: /m);
+    expect(logText).toMatch(/^data: built-in sample/m);
+  });
+
+  it('an empty Epochs field or a width of 0 is an error on the page, not a run of 0 steps or NaN', async () => {
+    for (const [field, value, want] of [['epochs', '', 'train: epochs must be a whole number ≥ 1, got NaN'], ['width', '0', "train: width must be a whole number ≥ 1 (or left empty for the model's own), got 0"]]) {
+      await setControls(page, { epochs: '1', width: '8', [field]: value });
+      await page.click('#train');
+      await page.waitForFunction('globalThis.pugdPage.errors.length > 0 && !globalThis.pugdPage.training', null, { timeout: 30_000 });
+      const s = await state(page);
+      expect(s.errors).toEqual([want]);
+      expect(s.runs).toBe(1); // the refused run counts as ended, with no step
+      expect(s.progress).toEqual([]);
+      expect(await page.textContent('#status')).toBe(`error: ${want}`);
+      await page.evaluate(() => {
+        const p = (globalThis as unknown as { pugdPage: { errors: string[]; runs: number } }).pugdPage;
+        p.errors.length = 0;
+        p.runs = 0;
+      });
+    }
+  });
+
+  it('on WebGPU shows the adapter and whether it is a fallback adapter', async () => {
+    await page.selectOption('#backend', 'webgpu');
+    await page.click('#init');
+    await until(page, 's.backend && s.backend.name === "webgpu" && s.status.startsWith("ready")');
     const s = await state(page);
     expect(s.backend!.name).toBe('webgpu');
     expect(s.backend!.crossOriginIsolated, 'npm run web sends COOP/COEP').toBe(true);
@@ -136,7 +178,7 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
     mkdirSync(join(root, 'out/screenshots'), { recursive: true });
     await page.screenshot({ path: join(root, 'out/screenshots/training-page.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
-  });
+  }, 300_000); // 16 PUGD steps on SwiftShader: ~100 s on the 2-core machine, more under load
 
   it('a checkpoint downloaded from the page evaluates in Node (WASM) to the same accuracy', async () => {
     await page.click('#evaluate');
@@ -177,7 +219,10 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
     expect(Math.abs(inPage.loss - inNode.loss)).toBeLessThan(1e-4 * inNode.loss);
   });
 
-  it('on WASM the page runs multithreaded when cross-origin isolated, and trains too', async () => {
+  it('on WASM the page runs multithreaded when cross-origin isolated, trains, and Pause and Stop act within a step', async () => {
+    // A long run (up to 2000 steps), so that Pause and Stop have a run to act on.
+    await page.goto(`${server.url}?maxSteps=2000`);
+    await until(page, 's.backend && s.data');
     await page.selectOption('#backend', 'wasm');
     await page.click('#init');
     await until(page, 's.backend && s.backend.name === "wasm"');
@@ -185,12 +230,27 @@ describe.skipIf(skip)('training page (npm run web) in headless Chromium', () => 
     expect(s.backend!.crossOriginIsolated).toBe(true);
     expect(s.backend!.threads, 'WASM threads in an isolated page').toBeGreaterThan(1);
     expect(await page.textContent('#backend-info')).toContain(`threads: ${s.backend!.threads}`);
-    const runs = (await state(page)).runs;
+    await setControls(page, { model: MODEL.model, width: String(MODEL.width), batch: '32', lr: '0.1', epochs: '100', seed: '1' });
     await page.click('#train');
-    await until(page, `s.runs > ${runs}`);
-    const losses = (await state(page)).progress.map((p) => p.loss);
-    expect(losses).toHaveLength(STEPS);
-    expect(losses.every(Number.isFinite)).toBe(true);
+    await until(page, 's.progress.length >= 3');
+    await page.click('#pause');
+    // Before the WASM loop yielded to the worker's event loop, the pause message waited for the run's end.
+    await until(page, 's.paused', 20_000);
+    expect(await page.textContent('#pause')).toBe('Resume');
+    const atPause = (await state(page)).progress.length;
+    await page.waitForTimeout(1500);
+    expect((await state(page)).progress.length).toBeLessThanOrEqual(atPause + 1);
+    await page.click('#pause');
+    await until(page, `!s.paused && s.progress.length >= ${atPause + 3}`, 60_000);
+    expect(await page.textContent('#pause')).toBe('Pause');
+    const atStop = (await state(page)).progress.length;
+    await page.click('#stop');
+    await until(page, 's.runs >= 1', 20_000);
+    const s2 = await state(page);
+    // Steps that ran between reading the count and the click, plus the one running when Stop arrived.
+    expect(s2.progress.length, 'steps after Stop').toBeLessThanOrEqual(atStop + 3);
+    expect(s2.status).toMatch(new RegExp(`^stopped after ${s2.progress.length} steps`));
+    expect(s2.progress.map((p) => p.loss).every(Number.isFinite)).toBe(true);
   });
 
   const d = dataDir();

@@ -8,6 +8,7 @@ import { parseArgs, formatHelp, UsageError } from '../../cli/args.js';
 import { trainSpec, evalSpec } from '../../cli/commands.js';
 import { plotSvg, ticks } from '../../cli/plot.js';
 import { Progress, formatDuration } from '../../cli/progress.js';
+import { formatInfo } from '../../cli/info.js';
 import { saveCheckpoint, loadCheckpoint, resolveCheckpoint, writeFileAtomic, listCheckpoints } from '../../cli/checkpoint.js';
 import { setBackend, tensor } from '../../engine/index.js';
 
@@ -68,6 +69,22 @@ describe('argument parsing', () => {
   });
 });
 
+describe('pugd info text', () => {
+  const reports = [
+    { name: 'webgpu' as const, ok: true, info: { name: 'webgpu' as const, description: 'webgpu (test adapter)', adapter: { vendor: 'v', architecture: 'a', device: '', description: '', isFallbackAdapter: true }, limits: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`limit${i}`, i])), features: ['f16'] } },
+    { name: 'wasm' as const, ok: true, info: { name: 'wasm' as const, description: 'wasm (SIMD, 2 threads)', threads: 2 } },
+  ];
+  it('is short by default and lists limits and features with --verbose', () => {
+    const short = formatInfo(reports as never, '0.1.0').split('\n');
+    expect(short.length).toBeLessThan(10);
+    expect(short).toContain('  limits and features: pugd info --verbose');
+    expect(short.join('\n')).not.toMatch(/limit29/);
+    const long = formatInfo(reports as never, '0.1.0', true);
+    expect(long).toMatch(/\n {4}limit29: 29\n/);
+    expect(long).toMatch(/features: f16/);
+  });
+});
+
 describe('SVG plot', () => {
   it('draws both panels with train and test curves and escapes the title', () => {
     const pts = [1, 2, 3].map((e) => ({ epoch: e, trainLoss: 2 / e, trainAcc: 0.3 * e, testLoss: 2.2 / e, testAcc: 0.28 * e }));
@@ -80,6 +97,15 @@ describe('SVG plot', () => {
     // The accuracy panel is 0–100 %: 90 % sits 90 % of the way up a 270-px panel starting at y = 76.
     expect(svg).toMatch(/cy="103\.0"/);
     expect(plotSvg([], 'empty')).toContain('no epoch finished yet');
+  });
+
+  it('one epoch: the x axis shows epoch 1 alone, the points in the middle (no epoch 2)', () => {
+    const svg = plotSvg([{ epoch: 1, trainLoss: 2, trainAcc: 0.3, testLoss: 2.1, testAcc: 0.25 }], 'one');
+    const xLabels = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle" font-size="11">(\d+)<\/text>/g)].map((m) => m[1]);
+    expect(xLabels).toEqual(['1', '1']); // one tick per panel
+    const cx = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+    const tickX = [...svg.matchAll(/<text x="([\d.]+)" y="[\d.]+" text-anchor="middle" font-size="11">1<\/text>/g)].map((m) => Number(m[1]));
+    expect(cx.slice(0, 2)).toEqual([tickX[0], tickX[0]]); // the loss panel's points sit on its tick
   });
 
   it('ticks are round numbers covering the range', () => {
