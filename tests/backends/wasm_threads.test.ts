@@ -211,7 +211,7 @@ describe('wasm backend threads', () => {
         opt.dispose?.();
         for (const t of [...ps, ...target]) t.dispose();
       }
-      // The two kernels no other suite here reaches: a copy (clone) and the accuracy count.
+      // The kernels no other suite here reaches: a copy (clone), the accuracy count and argmax.
       const g = new Generator(22);
       const z = tensor(Float32Array.from({ length: 70_000 }, () => g.normal()), [7000, 10]);
       const labels = Array.from({ length: 7000 }, () => g.int(10));
@@ -219,7 +219,9 @@ describe('wasm backend threads', () => {
       const cc = F.countCorrect(z, labels);
       out.set('clone', await cl.toArray());
       out.set('countCorrect', await cc.toArray());
-      for (const t of [z, cl, cc]) t.dispose();
+      const am = z.argmax();
+      out.set('argmax', Float32Array.from(await am.toArray()));
+      for (const t of [z, cl, cc, am]) t.dispose();
       b.run = orig;
       b.setParallelMinBytes();
       return out;
