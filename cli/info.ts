@@ -41,6 +41,7 @@ export function formatInfo(reports: BackendReport[], version: string, verbose = 
     const i = r.info!;
     lines.push(`${r.name}: ${i.description}`);
     if (i.threads !== undefined) lines.push(`  threads: ${i.threads}`);
+    if (i.dawnFlags) lines.push(`  dawn flags: ${i.dawnFlags.length ? i.dawnFlags.join(' ') : 'none'} (PUGD_DAWN_FLAGS)`);
     if (i.adapter) {
       const a = i.adapter;
       lines.push(`  adapter: ${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ')}${a.isFallbackAdapter ? ' (fallback adapter: software rendering)' : ''}`);

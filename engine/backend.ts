@@ -37,6 +37,8 @@ export interface BackendInfo {
   };
   limits?: Record<string, number>;
   features?: string[];
+  /** The flags Dawn was created with (webgpu in Node). */
+  dawnFlags?: string[];
 }
 
 /** Counters that tests and benches read. Monotonic except `liveBytes`/`liveBuffers`. */
@@ -63,6 +65,14 @@ export interface BackendOptions {
    * Default: the PUGD_THREADS environment variable, else min(available cores, 4).
    */
   threads?: number;
+  /**
+   * webgpu in Node: flags for dawn.node's `create()`, e.g. `'disable-dawn-features=timestamp_quantization'`
+   * or `'enable-dawn-features=skip_validation'` (Dawn toggles), `'backend=vulkan'`, `'adapter=NAME'`.
+   * They are fixed for the process when WebGPU first starts (one Dawn instance per process); asking for
+   * other flags later is an error. Default: the PUGD_DAWN_FLAGS environment variable, split on
+   * whitespace. Browsers ignore them.
+   */
+  dawnFlags?: string[];
 }
 
 export interface Backend {

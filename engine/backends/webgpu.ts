@@ -24,7 +24,7 @@
 // Not handled: f16, subgroups, timestamp queries, multiple devices.
 
 /// <reference types="@webgpu/types" preserve="true" />
-import type { Backend, BackendCounters, BackendInfo, Buf } from '../backend.js';
+import type { Backend, BackendCounters, BackendInfo, BackendOptions, Buf } from '../backend.js';
 import { dropBackend, registerBackend } from '../backend.js';
 import type { KernelSpec } from '../kernel.js';
 import { helperKernels, kernels, launchPlans, launchTiles } from '../ops/index.js';
@@ -45,6 +45,8 @@ export interface WebGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** A GPU object to use instead of navigator.gpu / the `webgpu` package. */
   gpu?: GPU;
+  /** Flags for dawn.node's create() (Node only; see BackendOptions.dawnFlags). */
+  dawnFlags?: string[];
 }
 
 // GPUBufferUsage / GPUMapMode values (WebGPU spec): dawn.node does not put those globals on globalThis.
@@ -97,8 +99,26 @@ const HOW_TO_GET_AN_ADAPTER =
 
 /** The GPU object: navigator.gpu in browsers, Dawn's `webgpu` package in Node. */
 let dawnGpu: GPU | null = null;
+/** The flags the process's Dawn instance was created with. */
+let dawnFlagsUsed: string[] = [];
 
-async function getGpu(): Promise<{ gpu: GPU; source: string }> {
+/** The Dawn flags asked for: the option, else PUGD_DAWN_FLAGS (whitespace-separated), else none. */
+export function requestedDawnFlags(given: readonly string[] | undefined): string[] {
+  if (given !== undefined) {
+    if (!Array.isArray(given) || given.some((f) => typeof f !== 'string' || f.trim() === '' || /\s/.test(f))) {
+      throw new Error(`webgpu: dawnFlags must be an array of non-empty strings without spaces (e.g. ['disable-dawn-features=timestamp_quantization']), got ${JSON.stringify(given)}`);
+    }
+    return [...given];
+  }
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.PUGD_DAWN_FLAGS;
+  return env ? env.split(/\s+/).filter(Boolean) : [];
+}
+
+const sameFlags = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f, i) => f === b[i]);
+const flagsConflict = (have: readonly string[], want: readonly string[]) =>
+  new Error(`webgpu: Dawn already runs in this process with flags [${have.join(' ')}]; it cannot be restarted with [${want.join(' ')}] (one Dawn instance per process: give the flags before WebGPU first starts, or set PUGD_DAWN_FLAGS)`);
+
+async function getGpu(flags: string[]): Promise<{ gpu: GPU; source: string; dawnFlags?: string[] }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu' };
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -113,9 +133,15 @@ async function getGpu(): Promise<{ gpu: GPU; source: string }> {
     // One Dawn instance for the life of the process. Garbage-collecting an instance whose devices were
     // destroyed crashes natively now and then (SIGSEGV, or std::system_error from a SwiftShader thread),
     // so backends share this one and never drop it. Holding it does not keep Node alive: only a live
-    // device does, and dispose() destroys the device.
-    dawnGpu ??= mod.create([]);
-    return { gpu: dawnGpu, source: "Dawn ('webgpu' package)" };
+    // device does, and dispose() destroys the device. Its flags are therefore the process's.
+    if (dawnGpu && !sameFlags(flags, dawnFlagsUsed)) {
+      throw flagsConflict(dawnFlagsUsed, flags);
+    }
+    if (!dawnGpu) {
+      dawnGpu = mod.create(flags);
+      dawnFlagsUsed = [...flags];
+    }
+    return { gpu: dawnGpu, source: "Dawn ('webgpu' package)", dawnFlags: [...dawnFlagsUsed] };
   }
   throw new Error(`webgpu: this environment has no WebGPU (no navigator.gpu). ${HOW_TO_GET_AN_ADAPTER}`);
 }
@@ -232,9 +258,18 @@ export class WebGpuBackend implements Backend {
     else (device as unknown as { onuncapturederror: unknown }).onuncapturederror = onError;
   }
 
+  /** setBackend options on a running backend: Dawn's flags cannot change (one Dawn per process). */
+  async configure(opts: BackendOptions): Promise<void> {
+    if (opts.dawnFlags === undefined || this.info.dawnFlags === undefined) return;
+    const want = requestedDawnFlags(opts.dawnFlags);
+    if (!sameFlags(want, this.info.dawnFlags)) {
+      throw flagsConflict(this.info.dawnFlags, want);
+    }
+  }
+
   /** Opens the preferred adapter (high-performance) and a device with the adapter's larger limits. */
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
-    const { gpu, source } = opts.gpu ? { gpu: opts.gpu, source: 'given GPU object' } : await getGpu();
+    const { gpu, source, dawnFlags } = opts.gpu ? { gpu: opts.gpu, source: 'given GPU object', dawnFlags: undefined } : await getGpu(requestedDawnFlags(opts.dawnFlags));
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
     if (!adapter) throw new Error(`webgpu: no WebGPU adapter found (${source}). ${HOW_TO_GET_AN_ADAPTER}`);
     const requiredLimits: Record<string, number> = {};
@@ -249,6 +284,7 @@ export class WebGpuBackend implements Backend {
       throw new Error(`webgpu: the adapter refused a device (${adapter.info.vendor}/${adapter.info.architecture}): ${(e as Error).message}`);
     }
     const b = new WebGpuBackend(gpu, adapter, device, source, opts);
+    if (dawnFlags) b.info.dawnFlags = dawnFlags;
     await b.compileAll();
     dbg(1, `${b.info.description}; limits ${PARAM_LIMITS.map((k) => `${k}=${b.limits[k]}`).join(' ')}`);
     return b;
@@ -623,4 +659,4 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-registerBackend('webgpu', () => WebGpuBackend.create());
+registerBackend('webgpu', (opts) => WebGpuBackend.create({ dawnFlags: opts.dawnFlags }));
