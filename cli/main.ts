@@ -107,8 +107,21 @@ function isProgram(): boolean {
     return /(?:^|[/\\])(cli(\.js)?|main\.ts)$/.test(script);
   }
 }
+/**
+ * A reader that goes away (`pugd train … | head -1`, a closed terminal) must not end the work: writes
+ * to a closed stdout/stderr fail with EPIPE as an 'error' event, which unhandled would crash the run.
+ * They are dropped instead; the run folder still gets everything.
+ */
+export function ignoreClosedOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
+}
+
 const isEntry = isProgram();
 if (isEntry) {
+  ignoreClosedOutput(process.stdout);
+  ignoreClosedOutput(process.stderr);
   main(process.argv.slice(2))
     // A live Dawn device keeps Node running: release it whatever happened.
     .finally(() => disposeBackend('webgpu'))
