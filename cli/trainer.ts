@@ -306,7 +306,9 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
         const sq = keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b)))));
         const norm = Math.sqrt(await sq.item());
         sq.dispose();
-        if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${norm.toPrecision(3)}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
+        // Three digits, or more when three would print the bound itself (1.00e+5 for 100,012 > 1e5).
+        const shown = Number(norm.toPrecision(3)) > guard.maxWeightNorm ? norm.toPrecision(3) : norm.toPrecision(8);
+        if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${shown}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
       }
       lossLevel = lossLevel === null ? mean : lossLevel * 0.9 ** n + mean * (1 - 0.9 ** n);
       read = { step, loss: ls, images };
