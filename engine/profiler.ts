@@ -3,7 +3,7 @@
 // Backends feed it (only while profiling is on, behind one `if (this.profiler)` per dispatch):
 // - cpu(kernel, ms): one call of a kernel and the host time it took (WebGPU: encoding the dispatch;
 //   WASM: running it, since WASM runs kernels on the calling thread).
-// - gpu(kernel, ns, step): the device time of one compute pass of that kernel (WebGPU with
+// - gpu(kernel, entry, ns, step): the device time of one compute pass (entry point) of that kernel (WebGPU with
 //   `timestamp-query`), which arrives later than the call, when the batch's timestamps are read back.
 // - step(): a training step ended (the trainer calls profileStep()); wall time is measured between
 //   step() calls, GPU time is the sum of the passes encoded in that step.
@@ -19,6 +19,11 @@ export interface KernelStats {
   gpuMs: number | null;
   /** Compute passes timed on the device (a kernel may launch several, e.g. split-K matmul). */
   passes: number;
+  /**
+   * GPU time per WGSL entry point of its passes, when a pass's entry point is not the kernel itself
+   * (helper passes of multi-pass launch plans); absent otherwise.
+   */
+  entries?: Record<string, { passes: number; gpuMs: number }>;
 }
 
 export interface StepStats {
@@ -69,10 +74,14 @@ export class Profiler {
     this.stepDispatches++;
   }
 
-  gpu(kernel: string, ns: number, step: number): void {
+  gpu(kernel: string, entry: string, ns: number, step: number): void {
     const e = this.entry(kernel);
     e.gpuMs = (e.gpuMs ?? 0) + ns / 1e6;
     e.passes++;
+    const per = (e.entries ??= {});
+    const x = (per[entry] ??= { passes: 0, gpuMs: 0 });
+    x.passes++;
+    x.gpuMs += ns / 1e6;
     this.stepGpuNs[step] = (this.stepGpuNs[step] ?? 0) + ns;
   }
 
@@ -90,7 +99,9 @@ export class Profiler {
     const kernels: Record<string, KernelStats> = {};
     const total: KernelStats = { calls: 0, cpuMs: 0, gpuMs: this.gpuTiming ? 0 : null, passes: 0 };
     for (const [name, e] of [...this.kernels].sort((a, b) => (b[1].gpuMs ?? b[1].cpuMs) - (a[1].gpuMs ?? a[1].cpuMs))) {
-      kernels[name] = { ...e };
+      const { entries, ...rest } = e;
+      const own = !entries || (Object.keys(entries).length === 1 && entries[name] !== undefined);
+      kernels[name] = own ? rest : { ...rest, entries: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, { ...v }])) };
       total.calls += e.calls;
       total.cpuMs += e.cpuMs;
       total.passes += e.passes;
@@ -105,10 +116,13 @@ const ms = (v: number | null): string => (v === null ? '—' : v.toFixed(3));
 
 /** The report as a table for a terminal: one row per kernel, the total, then the per-step summary. */
 export function formatProfile(r: ProfileReport): string {
-  const rows: string[][] = [['kernel', 'calls', 'cpu ms', 'gpu ms', 'gpu %']];
+  const rows: string[][] = [['kernel (↳ its passes\' entry points)', 'calls', 'cpu ms', 'gpu ms', 'gpu %']];
   const gpuTotal = r.total.gpuMs ?? 0;
   const share = (g: number | null) => (g === null || gpuTotal <= 0 ? '—' : ((100 * g) / gpuTotal).toFixed(1));
-  for (const [name, e] of Object.entries(r.kernels)) rows.push([name, String(e.calls), ms(e.cpuMs), ms(e.gpuMs), share(e.gpuMs)]);
+  for (const [name, e] of Object.entries(r.kernels)) {
+    rows.push([name, String(e.calls), ms(e.cpuMs), ms(e.gpuMs), share(e.gpuMs)]);
+    for (const [entry, x] of Object.entries(e.entries ?? {})) rows.push([`  ↳ ${entry}`, `${x.passes} passes`, '', ms(x.gpuMs), share(x.gpuMs)]);
+  }
   rows.push(['TOTAL', String(r.total.calls), ms(r.total.cpuMs), ms(r.total.gpuMs), share(r.total.gpuMs)]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');

@@ -208,8 +208,9 @@ interface Timestamps {
   resolve: GPUBuffer;
   /** Unmapped staging buffers for the resolved timestamps. */
   free: GPUBuffer[];
-  /** Kernel and step of each pass of the batch being recorded. */
+  /** Kernel, entry point and step of each pass of the batch being recorded. */
   names: string[];
+  entries: string[];
   steps: number[];
   /** Readbacks in flight (sync() waits for them). */
   pending: Set<Promise<void>>;
@@ -350,6 +351,7 @@ export class WebGpuBackend implements Backend {
         resolve: this.device.createBuffer({ size: 16 * BATCH, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC, label: 'pugd profile resolve' }),
         free: [],
         names: [],
+        entries: [],
         steps: [],
         pending: new Set(),
       };
@@ -564,6 +566,7 @@ export class WebGpuBackend implements Backend {
       // Profiling with timestamps: one compute pass per pass of a kernel, timed at its start and end.
       const i = this.ts.names.length;
       this.ts.names.push(kernelName);
+      this.ts.entries.push(p.entry);
       this.ts.steps.push(this.profiler!.stepIndex);
       this.pass = this.encoder.beginComputePass({
         label: p.entry,
@@ -649,8 +652,10 @@ export class WebGpuBackend implements Backend {
     const ts = this.ts!;
     const n = ts.names.length;
     const names = ts.names;
+    const entries = ts.entries;
     const steps = ts.steps;
     ts.names = [];
+    ts.entries = [];
     ts.steps = [];
     const staging = ts.free.pop() ?? this.device.createBuffer({ size: 16 * BATCH, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'pugd profile staging' });
     enc.resolveQuerySet(ts.set, 0, 2 * n, ts.resolve, 0);
@@ -660,7 +665,7 @@ export class WebGpuBackend implements Backend {
       const p = staging.mapAsync(MAP_READ, 0, 16 * n).then(
         () => {
           const t = new BigInt64Array(staging.getMappedRange(0, 16 * n));
-          for (let i = 0; i < n; i++) prof.gpu(names[i], Number(t[2 * i + 1] - t[2 * i]), steps[i]);
+          for (let i = 0; i < n; i++) prof.gpu(names[i], entries[i], Number(t[2 * i + 1] - t[2 * i]), steps[i]);
           staging.unmap();
           if (this.ts === ts) ts.free.push(staging);
           else staging.destroy();

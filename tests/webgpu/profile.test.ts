@@ -51,7 +51,7 @@ const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEq
 
 interface Report {
   gpuTiming: boolean;
-  kernels: Record<string, { calls: number; cpuMs: number; gpuMs: number | null; passes: number }>;
+  kernels: Record<string, { calls: number; cpuMs: number; gpuMs: number | null; passes: number; entries?: Record<string, { passes: number; gpuMs: number }> }>;
   total: { calls: number; cpuMs: number; gpuMs: number | null; passes: number };
   steps: { step: number; wallMs: number; gpuMs: number | null; dispatches: number }[];
 }
@@ -73,6 +73,11 @@ function checkReport(r: Report, dispatches: number, gpu: boolean) {
       expect(e.gpuMs!).toBeGreaterThan(0);
     }
     close(rows.reduce((a, e) => a + e.gpuMs!, 0), r.total.gpuMs!);
+    // A kernel launched as several passes: its entry points' times sum to its own.
+    for (const e of rows.filter((x) => x.entries)) {
+      close(Object.values(e.entries!).reduce((a, x) => a + x.gpuMs, 0), e.gpuMs!);
+      expect(Object.values(e.entries!).reduce((a, x) => a + x.passes, 0)).toBe(e.passes);
+    }
     close(r.steps.reduce((a, s) => a + s.gpuMs!, 0), r.total.gpuMs!);
     for (const s of r.steps) expect(s.gpuMs!).toBeGreaterThan(0);
   } else {
@@ -138,9 +143,15 @@ describe('pugd train --profile', () => {
       expect(rep.steps.length).toBe(3);
       expect(rep.total.calls).toBe(Object.values(rep.kernels).reduce((a, e) => a + e.calls, 0));
       expect(rep.total.cpuMs).toBeGreaterThan(0);
-      if (which === 'webgpu') expect(rep.total.gpuMs!).toBeGreaterThan(0);
+      if (which === 'webgpu') {
+        expect(rep.total.gpuMs!).toBeGreaterThan(0);
+        // The ResNet's BatchNorm launches helper passes (bn_stats_partial, …): timed per entry point.
+        const multi = Object.values(rep.kernels).filter((e) => e.entries);
+        expect(multi.length).toBeGreaterThan(0);
+        for (const e of multi) close(Object.values(e.entries!).reduce((a, x) => a + x.gpuMs, 0), e.gpuMs!);
+      }
       expect(r.stderr).toMatch(/pugd profile \(/);
-      expect(r.stderr).toMatch(/\nkernel +calls +cpu ms +gpu ms +gpu %\n/);
+      expect(r.stderr).toMatch(/\nkernel \(↳ its passes' entry points\) +calls +cpu ms +gpu ms +gpu %\n/);
       expect(r.stderr).toMatch(/\nTOTAL +\d+ /);
       expect(r.stderr).toMatch(/steps: 3; per step: wall [\d.]+ ms, summed GPU /);
       expect(r.stderr).toContain('profile.json');
