@@ -5,6 +5,8 @@
 //   WASM: running it, since WASM runs kernels on the calling thread).
 // - gpu(kernel, entry, ns, step): the device time of one compute pass (entry point) of that kernel (WebGPU with
 //   `timestamp-query`), which arrives later than the call, when the batch's timestamps are read back.
+// - submit(ms): host time of one queue submit (WebGPU: params upload, timestamp resolve, submit),
+//   kept apart from the kernel that happened to fill the batch.
 // - step(): a training step ended (the trainer calls profileStep()); wall time is measured between
 //   step() calls, GPU time is the sum of the passes encoded in that step.
 //
@@ -42,6 +44,8 @@ export interface ProfileReport {
   note?: string;
   kernels: Record<string, KernelStats>;
   total: KernelStats;
+  /** Queue submits and their host ms (WebGPU; not in any kernel's cpuMs). */
+  submits: { count: number; cpuMs: number };
   steps: StepStats[];
 }
 
@@ -53,6 +57,7 @@ export class Profiler {
   private readonly stepGpuNs: number[] = [0];
   private stepStart = now();
   private stepDispatches = 0;
+  private readonly submits = { count: 0, cpuMs: 0 };
   /** Index of the step being encoded now (GPU times are attributed to it). */
   stepIndex = 0;
 
@@ -85,6 +90,11 @@ export class Profiler {
     this.stepGpuNs[step] = (this.stepGpuNs[step] ?? 0) + ns;
   }
 
+  submit(ms: number): void {
+    this.submits.count++;
+    this.submits.cpuMs += ms;
+  }
+
   step(): void {
     const t = now();
     this.steps.push({ step: this.stepIndex, wallMs: t - this.stepStart, gpuMs: null, dispatches: this.stepDispatches });
@@ -108,7 +118,7 @@ export class Profiler {
       if (total.gpuMs !== null) total.gpuMs += e.gpuMs ?? 0;
     }
     const steps = this.steps.map((s) => ({ ...s, gpuMs: this.gpuTiming ? (this.stepGpuNs[s.step] ?? 0) / 1e6 : null }));
-    return { backend, gpuTiming: this.gpuTiming, ...(this.note ? { note: this.note } : {}), kernels, total, steps };
+    return { backend, gpuTiming: this.gpuTiming, ...(this.note ? { note: this.note } : {}), kernels, total, submits: { ...this.submits }, steps };
   }
 }
 
@@ -128,6 +138,7 @@ export function formatProfile(r: ProfileReport): string {
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [`pugd profile (${r.backend}${r.gpuTiming ? ', GPU timestamps' : ', no GPU timestamps'})${r.note ? `: ${r.note}` : ''}`, line(rows[0])];
   for (const row of rows.slice(1)) out.push(line(row));
+  if (r.submits.count) out.push(`queue submits: ${r.submits.count}, ${ms(r.submits.cpuMs)} cpu ms (not in the kernels' cpu ms)`);
   if (r.steps.length) {
     const n = r.steps.length;
     const wall = r.steps.reduce((a, s) => a + s.wallMs, 0) / n;

@@ -252,6 +252,8 @@ export class WebGpuBackend implements Backend {
   /** The profiler while profiling is on; `ts` is set when it has GPU timestamps. */
   profiler: Profiler | null = null;
   private ts: Timestamps | null = null;
+  /** Host ms spent in flush() while profiling (taken out of the kernel whose run() flushed). */
+  private flushMs = 0;
 
   private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, source: string, opts: WebGpuOptions) {
     this.gpu = gpu;
@@ -536,7 +538,7 @@ export class WebGpuBackend implements Backend {
       if (outputs.indexOf(outputs[i]) !== i) throw new Error(`webgpu: ${k.name} binds buffer '${outputs[i].label}' as two outputs`);
     }
     for (const b of [...inputs, ...outputs]) if ((b as GpuBuf).freed) throw new Error(`webgpu: ${k.name} uses buffer '${b.label}' after it was freed (engine bug)`);
-    const t0 = this.profiler ? performance.now() : 0;
+    const t0 = this.profiler ? performance.now() - this.flushMs : 0;
     const scratch: GpuBuf[] = [];
     const plan = launchPlans[k.name] ?? perElement;
     const passes = plan(
@@ -553,7 +555,7 @@ export class WebGpuBackend implements Backend {
     this.counters.dispatches++;
     for (const p of passes) this.encode(p, k.name);
     for (const s of scratch) this.free(s);
-    if (this.profiler) this.profiler.cpu(k.name, performance.now() - t0);
+    if (this.profiler) this.profiler.cpu(k.name, performance.now() - this.flushMs - t0);
   }
 
   private encode(p: Pass, kernelName: string): void {
@@ -624,6 +626,7 @@ export class WebGpuBackend implements Backend {
   /** Submits the recorded batch (with its params), then recycles the buffers it freed. */
   flush(): void {
     if (!this.encoder || this.disposed) return;
+    const t0 = this.profiler ? performance.now() : 0;
     this.pass?.end();
     const readTimes = this.ts && this.ts.names.length > 0 ? this.resolveTimestamps(this.encoder) : null;
     const cmd = this.encoder.finish();
@@ -642,6 +645,11 @@ export class WebGpuBackend implements Backend {
     this.batch++;
     for (const b of this.pendingFree) this.toPool(b.cls, b.gpu);
     this.pendingFree = [];
+    if (this.profiler) {
+      const dt = performance.now() - t0;
+      this.flushMs += dt;
+      this.profiler.submit(dt);
+    }
   }
 
   /**

@@ -50,10 +50,12 @@ const workload = (setup: string) => `
 const close = (a: number, b: number) => expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b)));
 
 interface Report {
+  backend: string;
   gpuTiming: boolean;
   kernels: Record<string, { calls: number; cpuMs: number; gpuMs: number | null; passes: number; entries?: Record<string, { passes: number; gpuMs: number }> }>;
   total: { calls: number; cpuMs: number; gpuMs: number | null; passes: number };
   steps: { step: number; wallMs: number; gpuMs: number | null; dispatches: number }[];
+  submits: { count: number; cpuMs: number };
 }
 
 function checkReport(r: Report, dispatches: number, gpu: boolean) {
@@ -80,9 +82,13 @@ function checkReport(r: Report, dispatches: number, gpu: boolean) {
     }
     close(r.steps.reduce((a, s) => a + s.gpuMs!, 0), r.total.gpuMs!);
     for (const s of r.steps) expect(s.gpuMs!).toBeGreaterThan(0);
+    // Each profiled batch was submitted; its host time is counted apart from the kernels'.
+    expect(r.submits.count).toBeGreaterThan(0);
+    expect(r.submits.cpuMs).toBeGreaterThan(0);
   } else {
     expect(r.total.gpuMs).toBeNull();
     for (const e of rows) expect(e.gpuMs).toBeNull();
+    if (r.backend.startsWith('wasm')) expect(r.submits).toEqual({ count: 0, cpuMs: 0 });
   }
 }
 
