@@ -67,12 +67,15 @@ export const shownPath = (p: string) => (relative(process.cwd(), p) || '.');
 
 /**
  * The command that continues a diverged run with a tenth of its learning rate: a resume of the newest
- * sane checkpoint, or (when there is none) the same command line again with the lower --lr.
+ * sane checkpoint (with the options a resumed run was given beside --resume, such as its --epochs), or
+ * (when there is none) the same command line again with the lower --lr.
  */
 export function divergenceAdvice(a: Parsed, lr: number, sane: string | null): string {
   const lower = String(Number((lr / 10).toPrecision(3)));
-  if (sane) return `pugd train --resume ${quote(shownPath(sane))} --lr ${lower}`;
-  const words = ['pugd', 'train'];
+  // A fresh run's settings are in the checkpoint; a resumed run's own options (--epochs …) go with the
+  // advice, since its last sane checkpoint may predate them.
+  if (sane && a.values.resume === undefined) return `pugd train --resume ${quote(shownPath(sane))} --lr ${lower}`;
+  const words = sane ? ['pugd', 'train', '--resume', quote(shownPath(sane))] : ['pugd', 'train'];
   for (const name of a.given) {
     if (name === 'lr' || name === 'resume') continue;
     const v = a.values[name];

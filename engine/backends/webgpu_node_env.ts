@@ -190,7 +190,7 @@ export function systemGpuDriver(): string | null {
  * Decides the Vulkan environment for processes that will open the GPU, and returns the variables to
  * add. Pure except for unpacking SwiftShader into node_modules/.cache on first use.
  */
-export function prepareSoftwareAdapterEnv(env: NodeJS.ProcessEnv = process.env): AdapterEnvDecision {
+export function prepareSoftwareAdapterEnv(env: Record<string, string | undefined> = process.env): AdapterEnvDecision {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { env: {}, software: false, reason: `${process.platform}-${process.arch}: the system's GPU drivers are used` };
   }
@@ -285,7 +285,8 @@ function watchParent(): void {
 }
 
 /** Signals a re-executing parent passes on to its child (the child is in its own session, see below). */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGWINCH'];
+// Spelled out (not NodeJS.Signals) so that the published types need no @types/node.
+export const FORWARDED_SIGNALS: readonly ('SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGWINCH')[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGWINCH'];
 
 /**
  * For CLIs and scripts: makes sure this very process can open the software adapter. When one is needed

@@ -51,9 +51,9 @@ function libraryExamples(): string[] {
 }
 
 /** Type-checks `files` in the project as a strict NodeNext project with skipLibCheck off (pugd's .d.ts included). */
-function typecheck(files: string[]) {
+function typecheck(files: string[], types = ['node']) {
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] },
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: false, noEmit: true, types },
     files,
   }));
   return sh(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', project], project, 300_000);
@@ -113,6 +113,10 @@ describe('the installed package', () => {
     ].join('\n'));
     const tc = typecheck(['example1.ts', 'example2.ts', 'names.ts']);
     expect(tc.code, `tsc: ${tc.stdout}${tc.stderr}`).toBe(0);
+    // The published types on their own need no @types/node (a browser project has none).
+    writeFileSync(join(project, 'browser_names.ts'), "import { tensor, nn, optim, models, type Tensor } from 'pugd';\nexport const used: [typeof tensor, typeof nn, typeof optim, typeof models] = [tensor, nn, optim, models];\nexport type T = Tensor;\n");
+    const bare = typecheck(['browser_names.ts'], []);
+    expect(bare.code, `tsc without @types/node: ${bare.stdout}${bare.stderr}`).toBe(0);
 
     const r1 = runTs('example1.ts');
     expect(r1.code, r1.stderr).toBe(0);

@@ -86,6 +86,19 @@ describe('divergence', () => {
     });
   }
 
+  it('a resume that extends --epochs and diverges advises a resume that keeps its --epochs, and that advice completes', () => {
+    const cwd = tmp('div-resume');
+    expect(pugd(['train', ...small, '--optimizer', 'sgd', '--lr', '0.05', '--out', 'run'], cwd).status).toBe(0);
+    // The last sane checkpoint is the finished 1-epoch run's own (its config says 1 epoch).
+    const failures = followAdvice(['train', '--resume', 'run', '--epochs', '2', '--lr', '50'], cwd, 4);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]).toMatch(/the last checkpoint whose loss was sane is \S+step-000010\.json/);
+    expect(advised(failures[0])).toEqual(['train', '--resume', 'run/checkpoints/step-000010.json', '--epochs', '2', '--lr', '5']);
+    const metrics = jsonl(join(cwd, 'run/metrics.jsonl'));
+    expect(metrics.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(metrics.every((e) => Number.isFinite(e.train_loss))).toBe(true);
+  });
+
   it('--resume CKPT accepts --schedule and --warmup, records them, and refuses other settings', () => {
     const cwd = tmp('resume-change');
     const twoEpochs = [...small.slice(0, small.indexOf('--epochs')), '--epochs', '2', '--backend', 'wasm'];
