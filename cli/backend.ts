@@ -5,7 +5,7 @@
 // description goes into the run's log and plot title; a backend that cannot start is an error naming
 // it and the reason.
 
-import { setBackend, getBackend, setBackendLogger, disposeBackend, type BackendName } from '../engine/backend.js';
+import { setBackend, getBackend, setBackendLogger, disposeBackend, type BackendName, type BackendOptions } from '../engine/backend.js';
 import { systemGpuDriver } from '../engine/backends/webgpu_node_env.js';
 
 export interface SelectedBackend {
@@ -23,22 +23,24 @@ export function softwareOnlyReason(env: NodeJS.ProcessEnv = process.env): string
   return systemGpuDriver() ? null : 'no GPU driver found, and WebGPU on the SwiftShader software adapter is slower than WASM';
 }
 
-export async function selectBackend(which: 'auto' | BackendName, log: ((line: string) => void) | null): Promise<SelectedBackend> {
+/** `profile`: turn the kernel profiler on (undefined: PUGD_PROFILE decides). */
+export async function selectBackend(which: 'auto' | BackendName, log: ((line: string) => void) | null, profile?: boolean): Promise<SelectedBackend> {
   setBackendLogger(log);
+  const opts: BackendOptions = profile ? { profile } : {};
   const say = log ?? (() => {});
   try {
     if (which === 'auto') {
       const why = softwareOnlyReason();
       if (why) {
-        await setBackend('wasm');
+        await setBackend('wasm', opts);
         say(`pugd: backend auto → wasm (${getBackend().info.description}): ${why} (--backend webgpu uses it anyway)`);
-      } else if ((await setBackend('auto')) === 'webgpu' && getBackend().info.adapter?.isFallbackAdapter) {
+      } else if ((await setBackend('auto', opts)) === 'webgpu' && getBackend().info.adapter?.isFallbackAdapter) {
         disposeBackend('webgpu');
-        await setBackend('wasm');
+        await setBackend('wasm', opts);
         say(`pugd: backend auto → wasm (${getBackend().info.description}): the WebGPU adapter is a software fallback, slower than WASM (--backend webgpu uses it anyway)`);
       }
     } else {
-      await setBackend(which);
+      await setBackend(which, opts);
     }
   } catch (e) {
     throw new Error(`--backend ${which}: ${(e as Error).message}`);

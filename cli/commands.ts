@@ -44,6 +44,7 @@ export const trainSpec: CommandSpec = {
     { name: 'resume', type: 'string', metavar: 'CKPT', help: 'continue a run from a checkpoint (its step-*.json, its .safetensors, or the run folder for its newest); the run\'s settings come from the checkpoint, except --epochs, --lr, --schedule, --warmup, --max-loss-ratio, --max-weight-norm and the Run options given beside it (a change is recorded in the manifest and metrics.jsonl)', group: 'Run' },
     { name: 'checkpoint-every', type: 'int', min: 0, default: 0, metavar: 'STEPS', help: 'also checkpoint every STEPS steps inside an epoch (0: at the end of each epoch only)', group: 'Run' },
     { name: 'log-steps', type: 'flag', help: 'write every step\'s loss to steps.jsonl, with the update norm ‖Δw‖, the gradient norm ‖g‖ and, for PUGD/SAM/ASAM, the perturbation norm ‖ε‖ and the cosine between the two passes\' gradients (costs a copy of the weights per step); curves.svg then shows ‖Δw‖ per step', group: 'Run' },
+    { name: 'profile', type: 'flag', help: 'profile the kernels (as PUGD_PROFILE=1): per kernel the calls, the CPU ms spent encoding (WASM: running) and, on WebGPU with timestamp-query, the GPU ms; per step wall vs summed GPU time; a table on stderr at the end and profile.json in the run folder', group: 'Run' },
     jsonOpt,
   ],
   epilog: [

@@ -5,13 +5,15 @@
 // naming the last sane checkpoint and a command that continues from it; Ctrl-C checkpoints and exits 130.
 
 import { resolve, relative, join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { InputError, UsageError, type Parsed } from './args.js';
 import type { DatasetName, OptimizerName } from './commands.js';
 import type { RunConfig } from './config.js';
 import { locateDataset, findDataset } from './data.js';
 import { createModel, checkModelName } from '../models/registry.js';
 import { Generator, globalGenerator } from '../engine/random.js';
+import { profileReport } from '../engine/backend.js';
+import { formatProfile } from '../engine/profiler.js';
 import { loadSafetensors } from '../engine/io/state.js';
 import { Progress, formatDuration } from './progress.js';
 import { FileOutput } from './outputs.js';
@@ -42,7 +44,7 @@ export const DEMO: Record<'cifar10' | 'mnist', Preset> = {
 };
 
 // Settings a resumed run takes from its checkpoint; only these may be given beside --resume.
-const RESUME_OVERRIDABLE = new Set(['resume', 'out', 'backend', 'json', 'data', 'epochs', 'log-steps', 'checkpoint-every', ...Object.keys(RESUME_CHANGES)]);
+const RESUME_OVERRIDABLE = new Set(['resume', 'out', 'backend', 'json', 'profile', 'data', 'epochs', 'log-steps', 'checkpoint-every', ...Object.keys(RESUME_CHANGES)]);
 
 function configFromFlags(a: Parsed): RunConfig {
   const v = a.values;
@@ -103,6 +105,20 @@ export function timestamp(): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** When profiling (--profile, PUGD_PROFILE=1): the table on stderr and profile.json in the run folder. */
+async function writeProfile(outDir: string): Promise<void> {
+  const report = await profileReport();
+  if (!report) return;
+  process.stderr.write(`${formatProfile(report)}\n`);
+  const file = join(outDir, 'profile.json');
+  try {
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stderr.write(`pugd: profile written to ${shownPath(file)}\n`);
+  } catch (e) {
+    process.stderr.write(`pugd: warning: could not write ${shownPath(file)}: ${(e as Error).message}\n`);
+  }
+}
+
 export async function runTrain(a: Parsed): Promise<number> {
   const json = Boolean(a.values.json);
   const out = json ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
@@ -123,7 +139,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
   let resumed: ReturnType<typeof loadCheckpoint> | null = null;
   let change: RunChange | null = null;
   let backend: SelectedBackend;
-  const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`));
+  const pickBackend = (which: 'auto' | 'wasm' | 'webgpu') => selectBackend(which, json ? null : (l) => process.stderr.write(`${l}\n`), a.values.profile ? true : undefined);
   const extra = [...a.given].filter((f) => !RESUME_OVERRIDABLE.has(f));
   if (a.values.resume !== undefined && extra.length) throw new UsageError(`--${extra[0]} cannot be changed when resuming (a resumed run keeps its checkpoint's settings; allowed beside --resume: ${[...RESUME_OVERRIDABLE].filter((f) => f !== 'resume').map((f) => `--${f}`).join(', ')})`);
   // A folder killed before its first checkpoint: --resume starts its run afresh from config.json.
@@ -243,6 +259,7 @@ async function trainWithStop(a: Parsed, json: boolean, out: (line: string) => vo
       resume: resumePoint,
       shouldStop: () => stop.requested,
     });
+    await writeProfile(outDir);
     const last = r.history[r.history.length - 1];
     const best = r.history.reduce<EpochRecord | null>((b, h) => (h.test_acc !== undefined && (!b || h.test_acc > b.test_acc!) ? h : b), null);
     const wall = (performance.now() - t0) / 1000;

@@ -17,7 +17,7 @@ import { tensor } from '../engine/create.js';
 import { noGrad } from '../engine/autograd.js';
 import { tidy, keep, dispose, type Tensor, type TensorContainer } from '../engine/tensor.js';
 import { crossEntropy, countCorrect } from '../engine/ops/softmax_ce.js';
-import { getBackend } from '../engine/backend.js';
+import { getBackend, profileStep } from '../engine/backend.js';
 import type { Progress } from './progress.js';
 import type { StepProbe, StepStats } from './step_probe.js';
 import { InputError } from './args.js';
@@ -395,6 +395,7 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
             return r.loss;
           }));
           if (passes.length) stats = o.probe?.end(passes[0].loss) ?? null;
+          profileStep();
         } finally {
           o.probe?.release();
           x.dispose();

@@ -10,6 +10,7 @@
 // once the work that last used it has been submitted.
 
 import type { KernelSpec } from './kernel.js';
+import type { Profiler, ProfileReport } from './profiler.js';
 
 export type BackendName = 'wasm' | 'webgpu';
 
@@ -73,6 +74,15 @@ export interface BackendOptions {
    * whitespace. Browsers ignore them.
    */
   dawnFlags?: string[];
+  /**
+   * Time every kernel (see profileReport()): calls and host time on both backends; on WebGPU also the
+   * device time of each pass from `timestamp-query` when the adapter has it. The feature is requested
+   * at device creation only when profiling, and in Node the flag
+   * `disable-dawn-features=timestamp_quantization` is added to Dawn's flags if Dawn has not started
+   * yet (else timestamps stay quantized and the report says so). Default: PUGD_PROFILE=1. Off costs
+   * one branch per dispatch.
+   */
+  profile?: boolean;
 }
 
 export interface Backend {
@@ -95,6 +105,8 @@ export interface Backend {
   sync(): Promise<void>;
   /** Releases the device. The backend is unusable afterwards. */
   dispose(): void;
+  /** The running profiler, or null when profiling is off. */
+  readonly profiler?: Profiler | null;
   /** Applies `setBackend` options to an existing instance (tensors stay valid). */
   configure?(opts: BackendOptions): Promise<void>;
 }
@@ -209,4 +221,20 @@ export function disposeBackend(name: BackendName): void {
   if (!b) return;
   dropBackend(name);
   b.dispose();
+}
+
+/** Marks the end of a training step for the profiler (no-op when profiling is off). */
+export function profileStep(): void {
+  current?.profiler?.step();
+}
+
+/**
+ * The current backend's profile so far (waits for the device so GPU times are complete), or null when
+ * profiling is off. Per kernel: calls, host ms, GPU ms; per step (profileStep()): wall vs summed GPU ms.
+ */
+export async function profileReport(): Promise<ProfileReport | null> {
+  const b = current;
+  if (!b?.profiler) return null;
+  await b.sync();
+  return b.profiler.report(b.info.description);
 }

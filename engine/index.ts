@@ -2,7 +2,8 @@
 // the data sets, which sit above the engine: nothing under engine/ imports models/ or datasets/.
 // Outside checks use exactly these names; extend, never rename.
 
-export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, type Backend, type BackendInfo, type BackendName, type BackendOptions } from './backend.js';
+export { setBackend, getBackend, disposeBackend, registeredBackends, setBackendLogger, profileStep, profileReport, type Backend, type BackendInfo, type BackendName, type BackendOptions } from './backend.js';
+export { formatProfile, type ProfileReport, type KernelStats, type StepStats } from './profiler.js';
 export { Tensor, tidy, keep, dispose, memory, type DType, type MemoryInfo, type TensorContainer } from './tensor.js';
 export { tensor, zeros, ones, randn, rand, type TensorOptions } from './create.js';
 export { noGrad, isGradEnabled } from './autograd.js';

@@ -34,6 +34,7 @@ import type { KernelSpec } from '../kernel.js';
 import { kernels } from '../ops/index.js';
 import { kernelsMtInitialPages, kernelsMtWasm, kernelsWasm } from '../generated/assets.js';
 import { decodeBase64 } from '../util/base64.js';
+import { Profiler, envProfile } from '../profiler.js';
 import { MAX_THREADS, ThreadPool, availableCores, threadsUnavailableReason } from './wasm_threads.js';
 
 interface WasmBuf extends Buf {
@@ -163,7 +164,8 @@ export class WasmBackend implements Backend {
   private threadChange: Promise<void> = Promise.resolve();
   private arenaPtr = 0;
   private arenaCls = 0;
-  private profile_: Map<string, KernelProfile> | null = null;
+  /** The profiler while profiling is on (setBackend option `profile`, PUGD_PROFILE=1). */
+  profiler: Profiler | null = null;
   private minBytesGemm = PARALLEL_MIN_BYTES_GEMM;
   private minBytesStream = PARALLEL_MIN_BYTES_STREAM;
 
@@ -214,6 +216,7 @@ export class WasmBackend implements Backend {
       backend = new WasmBackend(instance, instance.exports.memory as WebAssembly.Memory, null, noThreads, opts);
     }
     await backend.setThreads(wanted, explicit !== undefined);
+    if (opts.profile ?? envProfile()) backend.profile(true);
     return backend;
   }
 
@@ -221,6 +224,7 @@ export class WasmBackend implements Backend {
   async configure(opts: BackendOptions): Promise<void> {
     this.check();
     if (opts.threads !== undefined) await this.setThreads(checkThreads(opts.threads, "setBackend('wasm')"), true);
+    if (opts.profile !== undefined && opts.profile !== !!this.profiler) this.profile(opts.profile);
   }
 
   /**
@@ -267,8 +271,9 @@ export class WasmBackend implements Backend {
 
   /** @internal Starts (or with `false` stops) timing every kernel; returns the times so far. */
   profile(on: boolean): Record<string, KernelProfile> {
-    const out = Object.fromEntries(this.profile_ ?? []);
-    this.profile_ = on ? new Map() : null;
+    const kernels = this.profiler?.report('wasm').kernels ?? {};
+    const out = Object.fromEntries(Object.entries(kernels).map(([k, e]) => [k, { calls: e.calls, ms: e.cpuMs }]));
+    this.profiler = on ? new Profiler(false, 'WASM runs kernels on the calling thread: cpu ms is their run time') : null;
     return out;
   }
 
@@ -388,7 +393,7 @@ export class WasmBackend implements Backend {
       perThread = Math.ceil((scratchFn(...args.slice(nbuf)) >>> 0) / ALIGN) * ALIGN;
       this.ensureArena(perThread * nt, k.name);
     }
-    const t0 = this.profile_ ? performance.now() : 0;
+    const t0 = this.profiler ? performance.now() : 0;
     const fn = this.fns[idx];
     const scratch = this.arenaPtr;
     if (nt === 1) {
@@ -405,12 +410,7 @@ export class WasmBackend implements Backend {
         if (pool!.broken) this.fallBackToOneThread(pool!.broken);
       }
     }
-    if (this.profile_) {
-      const e = this.profile_.get(k.name) ?? { calls: 0, ms: 0 };
-      e.calls++;
-      e.ms += performance.now() - t0;
-      this.profile_.set(k.name, e);
-    }
+    if (this.profiler) this.profiler.cpu(k.name, performance.now() - t0);
   }
 
   private fallBackToOneThread(why: string): void {

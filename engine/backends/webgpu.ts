@@ -21,7 +21,16 @@
 // Debug (PUGD_DEBUG, or setWebGpuDebug): 1 adapter and limits; 2 one line per dispatch; 3 plus params;
 // 4 plus the WGSL of each module when first compiled.
 //
-// Not handled: f16, subgroups, timestamp queries, multiple devices.
+// Profiling (setBackend('webgpu', { profile: true }) or PUGD_PROFILE=1; engine/profiler.ts): the host
+// time of each run() (encoding), and with `timestamp-query` (requested at device creation only when
+// profiling) each pass becomes its own compute pass with timestampWrites; a batch's timestamps are
+// resolved into a buffer and copied to a staging buffer at submit, whose mapAsync is not awaited, so
+// no dispatch waits: the times arrive a batch later (sync() waits for them). In Node the Dawn flag
+// `disable-dawn-features=timestamp_quantization` is added when Dawn first starts, so timestamps are
+// exact; Dawn starts once per process, so a profile asked for after that keeps its flags (quantized
+// timestamps, said in the report). That flag never counts as a conflict between flag sets.
+//
+// Not handled: f16, subgroups, multiple devices.
 
 /// <reference types="@webgpu/types" preserve="true" />
 import type { Backend, BackendCounters, BackendInfo, BackendOptions, Buf } from '../backend.js';
@@ -30,6 +39,7 @@ import type { KernelSpec } from '../kernel.js';
 import { helperKernels, kernels, launchPlans, launchTiles } from '../ops/index.js';
 import { perElement, tileConstantsWgsl, type Pass, type Variant } from '../ops/launch.js';
 import { wgslSources } from '../generated/assets.js';
+import { Profiler, envProfile } from '../profiler.js';
 
 interface GpuBuf extends Buf {
   readonly gpu: GPUBuffer;
@@ -47,10 +57,12 @@ export interface WebGpuOptions {
   gpu?: GPU;
   /** Flags for dawn.node's create() (Node only; see BackendOptions.dawnFlags). */
   dawnFlags?: string[];
+  /** Profile kernels (see BackendOptions.profile); default PUGD_PROFILE=1. */
+  profile?: boolean;
 }
 
 // GPUBufferUsage / GPUMapMode values (WebGPU spec): dawn.node does not put those globals on globalThis.
-const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
+const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128, QUERY_RESOLVE: 512 } as const;
 const MAP_READ = 1;
 
 const BATCH = 128;
@@ -114,11 +126,18 @@ export function requestedDawnFlags(given: readonly string[] | undefined): string
   return env ? env.split(/\s+/).filter(Boolean) : [];
 }
 
-const sameFlags = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((f, i) => f === b[i]);
+/** Dawn flag that makes timestamps exact; added when profiling (see the header). */
+export const EXACT_TIMESTAMPS_FLAG = 'disable-dawn-features=timestamp_quantization';
+const withoutTs = (a: readonly string[]) => a.filter((f) => f !== EXACT_TIMESTAMPS_FLAG);
+const sameFlags = (a: readonly string[], b: readonly string[]) => {
+  const x = withoutTs(a);
+  const y = withoutTs(b);
+  return x.length === y.length && x.every((f, i) => f === y[i]);
+};
 const flagsConflict = (have: readonly string[], want: readonly string[]) =>
   new Error(`webgpu: Dawn already runs in this process with flags [${have.join(' ')}]; it cannot be restarted with [${want.join(' ')}] (one Dawn instance per process: give the flags before WebGPU first starts, or set PUGD_DAWN_FLAGS)`);
 
-async function getGpu(flags: string[]): Promise<{ gpu: GPU; source: string; dawnFlags?: string[] }> {
+async function getGpu(flags: string[], profile: boolean): Promise<{ gpu: GPU; source: string; dawnFlags?: string[] }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, source: 'navigator.gpu' };
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -138,6 +157,7 @@ async function getGpu(flags: string[]): Promise<{ gpu: GPU; source: string; dawn
       throw flagsConflict(dawnFlagsUsed, flags);
     }
     if (!dawnGpu) {
+      if (profile && !flags.includes(EXACT_TIMESTAMPS_FLAG)) flags = [...flags, EXACT_TIMESTAMPS_FLAG];
       dawnGpu = mod.create(flags);
       dawnFlagsUsed = [...flags];
     }
@@ -182,6 +202,20 @@ function disposeLiveBackends(): void {
   }
 }
 
+/** Timestamp state of one profiled device: a query set and resolve buffer per batch (reused in queue order). */
+interface Timestamps {
+  set: GPUQuerySet;
+  resolve: GPUBuffer;
+  /** Unmapped staging buffers for the resolved timestamps. */
+  free: GPUBuffer[];
+  /** Kernel, entry point and step of each pass of the batch being recorded. */
+  names: string[];
+  entries: string[];
+  steps: number[];
+  /** Readbacks in flight (sync() waits for them). */
+  pending: Set<Promise<void>>;
+}
+
 interface UniformChunk {
   buf: GPUBuffer;
   data: ArrayBuffer;
@@ -215,6 +249,11 @@ export class WebGpuBackend implements Backend {
   private lost: string | null = null;
   private lostPromise: Promise<never>;
   private disposed = false;
+  /** The profiler while profiling is on; `ts` is set when it has GPU timestamps. */
+  profiler: Profiler | null = null;
+  private ts: Timestamps | null = null;
+  /** Host ms spent in flush() while profiling (taken out of the kernel whose run() flushed). */
+  private flushMs = 0;
 
   private constructor(gpu: GPU, adapter: GPUAdapter, device: GPUDevice, source: string, opts: WebGpuOptions) {
     this.gpu = gpu;
@@ -260,6 +299,7 @@ export class WebGpuBackend implements Backend {
 
   /** setBackend options on a running backend: Dawn's flags cannot change (one Dawn per process). */
   async configure(opts: BackendOptions): Promise<void> {
+    if (opts.profile !== undefined && opts.profile !== !!this.profiler) this.setProfile(opts.profile);
     if (opts.dawnFlags === undefined || this.info.dawnFlags === undefined) return;
     const want = requestedDawnFlags(opts.dawnFlags);
     if (!sameFlags(want, this.info.dawnFlags)) {
@@ -269,7 +309,8 @@ export class WebGpuBackend implements Backend {
 
   /** Opens the preferred adapter (high-performance) and a device with the adapter's larger limits. */
   static async create(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
-    const { gpu, source, dawnFlags } = opts.gpu ? { gpu: opts.gpu, source: 'given GPU object', dawnFlags: undefined } : await getGpu(requestedDawnFlags(opts.dawnFlags));
+    const profile = opts.profile ?? envProfile();
+    const { gpu, source, dawnFlags } = opts.gpu ? { gpu: opts.gpu, source: 'given GPU object', dawnFlags: undefined } : await getGpu(requestedDawnFlags(opts.dawnFlags), profile);
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
     if (!adapter) throw new Error(`webgpu: no WebGPU adapter found (${source}). ${HOW_TO_GET_AN_ADAPTER}`);
     const requiredLimits: Record<string, number> = {};
@@ -279,15 +320,53 @@ export class WebGpuBackend implements Backend {
     }
     let device: GPUDevice;
     try {
-      device = await adapter.requestDevice({ requiredLimits, label: 'pugd' });
+      const requiredFeatures: GPUFeatureName[] = profile && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+      device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'pugd' });
     } catch (e) {
       throw new Error(`webgpu: the adapter refused a device (${adapter.info.vendor}/${adapter.info.architecture}): ${(e as Error).message}`);
     }
     const b = new WebGpuBackend(gpu, adapter, device, source, opts);
     if (dawnFlags) b.info.dawnFlags = dawnFlags;
+    if (profile) b.setProfile(true);
     await b.compileAll();
     dbg(1, `${b.info.description}; limits ${PARAM_LIMITS.map((k) => `${k}=${b.limits[k]}`).join(' ')}`);
     return b;
+  }
+
+  /** Starts (fresh numbers) or stops profiling; GPU timestamps only where the device has the feature. */
+  private setProfile(on: boolean): void {
+    this.flush();
+    this.destroyTimestamps();
+    this.profiler = null;
+    if (!on) return;
+    let note: string | undefined;
+    if (!this.device.features.has('timestamp-query')) {
+      note = this.info.features?.includes('timestamp-query')
+        ? 'the device was created without profiling, so without timestamp-query: give profile: true (or PUGD_PROFILE=1) to the first setBackend'
+        : 'the adapter has no timestamp-query';
+    } else {
+      if (this.info.dawnFlags && !this.info.dawnFlags.includes(EXACT_TIMESTAMPS_FLAG)) {
+        note = `Dawn started before profiling without ${EXACT_TIMESTAMPS_FLAG}: GPU times are quantized`;
+      }
+      this.ts = {
+        set: this.device.createQuerySet({ type: 'timestamp', count: 2 * BATCH, label: 'pugd profile' }),
+        resolve: this.device.createBuffer({ size: 16 * BATCH, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC, label: 'pugd profile resolve' }),
+        free: [],
+        names: [],
+        entries: [],
+        steps: [],
+        pending: new Set(),
+      };
+    }
+    this.profiler = new Profiler(this.ts !== null, note);
+  }
+
+  private destroyTimestamps(): void {
+    if (!this.ts) return;
+    this.ts.set.destroy();
+    this.ts.resolve.destroy();
+    for (const g of this.ts.free) g.destroy();
+    this.ts = null;
   }
 
   // ---- shader modules and pipelines -------------------------------------------------------------
@@ -459,6 +538,7 @@ export class WebGpuBackend implements Backend {
       if (outputs.indexOf(outputs[i]) !== i) throw new Error(`webgpu: ${k.name} binds buffer '${outputs[i].label}' as two outputs`);
     }
     for (const b of [...inputs, ...outputs]) if ((b as GpuBuf).freed) throw new Error(`webgpu: ${k.name} uses buffer '${b.label}' after it was freed (engine bug)`);
+    const t0 = this.profiler ? performance.now() - this.flushMs : 0;
     const scratch: GpuBuf[] = [];
     const plan = launchPlans[k.name] ?? perElement;
     const passes = plan(
@@ -475,13 +555,25 @@ export class WebGpuBackend implements Backend {
     this.counters.dispatches++;
     for (const p of passes) this.encode(p, k.name);
     for (const s of scratch) this.free(s);
+    if (this.profiler) this.profiler.cpu(k.name, performance.now() - this.flushMs - t0);
   }
 
   private encode(p: Pass, kernelName: string): void {
     const { pipeline, layout } = this.pipelineFor(p);
     if (!this.encoder) {
       this.encoder = this.device.createCommandEncoder({ label: `pugd batch ${this.batch}` });
-      this.pass = this.encoder.beginComputePass({ label: `pugd batch ${this.batch}` });
+      if (!this.ts) this.pass = this.encoder.beginComputePass({ label: `pugd batch ${this.batch}` });
+    }
+    if (this.ts) {
+      // Profiling with timestamps: one compute pass per pass of a kernel, timed at its start and end.
+      const i = this.ts.names.length;
+      this.ts.names.push(kernelName);
+      this.ts.entries.push(p.entry);
+      this.ts.steps.push(this.profiler!.stepIndex);
+      this.pass = this.encoder.beginComputePass({
+        label: p.entry,
+        timestampWrites: { querySet: this.ts.set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
     }
     // Params into the next 256-byte uniform slot, typed as the spec declares.
     let chunk = this.chunks[this.chunkIdx];
@@ -518,6 +610,10 @@ export class WebGpuBackend implements Backend {
     this.pass!.setBindGroup(0, bindGroup);
     this.pass!.dispatchWorkgroups(p.workgroups[0], p.workgroups[1], p.workgroups[2]);
     this.passes++;
+    if (this.ts) {
+      this.pass!.end();
+      this.pass = null;
+    }
     if (debugLevel >= 2) {
       const consts = Object.entries(p.constants).map(([k, v]) => `${k}=${v}`).join(',');
       const io = p.buffers.map((b) => `${b.label}`).join(' | ');
@@ -530,7 +626,9 @@ export class WebGpuBackend implements Backend {
   /** Submits the recorded batch (with its params), then recycles the buffers it freed. */
   flush(): void {
     if (!this.encoder || this.disposed) return;
-    this.pass!.end();
+    const t0 = this.profiler ? performance.now() : 0;
+    this.pass?.end();
+    const readTimes = this.ts && this.ts.names.length > 0 ? this.resolveTimestamps(this.encoder) : null;
     const cmd = this.encoder.finish();
     for (let i = 0; i <= this.chunkIdx && i < this.chunks.length; i++) {
       const c = this.chunks[i];
@@ -540,12 +638,51 @@ export class WebGpuBackend implements Backend {
     this.chunkIdx = 0;
     this.device.queue.submit([cmd]);
     this.counters.submits++;
+    readTimes?.();
     this.encoder = null;
     this.pass = null;
     this.passes = 0;
     this.batch++;
     for (const b of this.pendingFree) this.toPool(b.cls, b.gpu);
     this.pendingFree = [];
+    if (this.profiler) {
+      const dt = performance.now() - t0;
+      this.flushMs += dt;
+      this.profiler.submit(dt);
+    }
+  }
+
+  /**
+   * Records the batch's timestamp resolve and copy into `enc`; returns what to call after the submit:
+   * it maps the staging buffer without waiting and hands the pass times to the profiler when they come.
+   */
+  private resolveTimestamps(enc: GPUCommandEncoder): () => void {
+    const ts = this.ts!;
+    const n = ts.names.length;
+    const names = ts.names;
+    const entries = ts.entries;
+    const steps = ts.steps;
+    ts.names = [];
+    ts.entries = [];
+    ts.steps = [];
+    const staging = ts.free.pop() ?? this.device.createBuffer({ size: 16 * BATCH, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'pugd profile staging' });
+    enc.resolveQuerySet(ts.set, 0, 2 * n, ts.resolve, 0);
+    enc.copyBufferToBuffer(ts.resolve, 0, staging, 0, 16 * n);
+    const prof = this.profiler!;
+    return () => {
+      const p = staging.mapAsync(MAP_READ, 0, 16 * n).then(
+        () => {
+          const t = new BigInt64Array(staging.getMappedRange(0, 16 * n));
+          for (let i = 0; i < n; i++) prof.gpu(names[i], entries[i], Number(t[2 * i + 1] - t[2 * i]), steps[i]);
+          staging.unmap();
+          if (this.ts === ts) ts.free.push(staging);
+          else staging.destroy();
+        },
+        () => {},
+      );
+      ts.pending.add(p);
+      p.finally(() => ts.pending.delete(p));
+    };
   }
 
   // ---- readback and sync -----------------------------------------------------------------------------
@@ -583,6 +720,7 @@ export class WebGpuBackend implements Backend {
     this.check();
     this.flush();
     await Promise.race([this.device.queue.onSubmittedWorkDone(), this.lostPromise]);
+    if (this.ts) await Promise.race([Promise.all([...this.ts.pending]), this.lostPromise]);
     this.check();
   }
 
@@ -622,6 +760,7 @@ export class WebGpuBackend implements Backend {
     this.disposed = true;
     for (const list of [...this.pool.values(), ...this.stagingPool.values()]) for (const g of list) g.destroy();
     for (const c of this.chunks) c.buf.destroy();
+    this.destroyTimestamps();
     this.pool.clear();
     this.stagingPool.clear();
     this.pipelines.clear();
@@ -659,4 +798,4 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-registerBackend('webgpu', (opts) => WebGpuBackend.create({ dawnFlags: opts.dawnFlags }));
+registerBackend('webgpu', (opts) => WebGpuBackend.create({ dawnFlags: opts.dawnFlags, profile: opts.profile }));
