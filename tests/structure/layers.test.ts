@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 /** The layers, lowest first: path prefixes (a folder ends in '/'). */
 const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ['engine base', ['engine/util/', 'engine/generated/', 'engine/shape.ts', 'engine/kernel.ts']],
-  ['engine core', ['engine/backend.ts', 'engine/random.ts', 'engine/step_context.ts', 'engine/tensor.ts', 'engine/autograd.ts']],
+  ['engine core', ['engine/profiler.ts', 'engine/backend.ts', 'engine/random.ts', 'engine/step_context.ts', 'engine/tensor.ts', 'engine/autograd.ts']],
   ['engine ops', ['engine/ops/', 'engine/create.ts']],
   ['engine nn, optim, io, backends', ['engine/nn/', 'engine/optim/', 'engine/io/', 'engine/backends/']],
   ['engine entry', ['engine/index.ts', 'engine/node.ts']],
