@@ -294,7 +294,16 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
     /** The divergence tests at the current step (once per step); a pass vouches for `pending`. */
     const guardNow = async () => {
       if (read.step === step) return;
-      const ls = await lossSum.item();
+      // The weights' squared norm is enqueued before the loss is read and both are awaited together:
+      // one wait for the device per read, not two in a row.
+      const sq = guard.maxWeightNorm > 0 ? keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b))))) : null;
+      let ls: number;
+      let sqNorm = 0;
+      try {
+        [ls, sqNorm] = await Promise.all([lossSum.item(), sq ? sq.item() : 0]);
+      } finally {
+        sq?.dispose();
+      }
       const where = `epoch ${epoch + 1} between step ${lastGood.step} and step ${step}`;
       if (!Number.isFinite(ls)) diverged(`the training loss became ${ls} (lr ${lr.toPrecision(3)})`, where);
       const mean = (ls - read.loss) / Math.max(1, images - read.images);
@@ -302,10 +311,8 @@ export async function train(o: TrainerOptions): Promise<TrainResult> {
       if (guard.maxLossRatio > 0 && lossLevel !== null && mean > guard.maxLossRatio * Math.max(lossLevel, 1)) {
         diverged(`the loss rose to ${mean.toPrecision(3)}, more than ${guard.maxLossRatio}× its running level ${lossLevel.toPrecision(3)} (lr ${lr.toPrecision(3)}; --max-loss-ratio)`, where);
       }
-      if (guard.maxWeightNorm > 0) {
-        const sq = keep(noGrad(() => tidy(() => params.map((p) => p.sumSquares()).reduce((a, b) => a.add(b)))));
-        const norm = Math.sqrt(await sq.item());
-        sq.dispose();
+      if (sq) {
+        const norm = Math.sqrt(sqNorm);
         // Three digits, or more when three would print the bound itself (1.00e+5 for 100,012 > 1e5).
         const shown = Number(norm.toPrecision(3)) > guard.maxWeightNorm ? norm.toPrecision(3) : norm.toPrecision(8);
         if (!(norm <= guard.maxWeightNorm)) diverged(`the weights' L2 norm reached ${shown}, above the bound ${guard.maxWeightNorm} (lr ${lr.toPrecision(3)}; --max-weight-norm)`, where);
